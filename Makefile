@@ -1,0 +1,52 @@
+# Marsad: `make demo` sets everything up and serves the platform; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: demo setup install test test-sqlite test-pg lint format clean
+
+$(BIN)/marsad: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Marsad needs Python 3.11 or newer; found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(BIN)/marsad
+
+setup: install
+	$(BIN)/marsad migrate --noinput
+	$(BIN)/marsad createcachetable
+	$(BIN)/marsad territories_load
+
+demo: setup
+	@echo ""
+	@echo "  Marsad is running: http://$(HOST):$(PORT)/   (Ctrl+C to stop)"
+	@echo "  Territories: http://$(HOST):$(PORT)/ar/territoires/   Map: http://$(HOST):$(PORT)/fr/carte/"
+	@echo "  API: http://$(HOST):$(PORT)/api/v1/docs"
+	@echo ""
+	$(BIN)/marsad runserver $(HOST):$(PORT)
+
+test: test-sqlite test-pg
+
+test-sqlite: install
+	$(BIN)/python -m pytest
+
+test-pg: install
+	MARSAD_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python scripts/postgres_pass.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/marsad makemigrations --check --dry-run
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

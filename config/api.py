@@ -1,0 +1,28 @@
+"""The one NinjaAPI of the platform, at /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
+
+from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
+
+from marsad.core.api_errors import install_problem_handlers
+from marsad.territories.api import router as territories_router
+
+
+class Utf8JSONRenderer(JSONRenderer):
+    """Arabic and French as they are, not as \\u escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
+api = NinjaAPI(
+    renderer=Utf8JSONRenderer(),
+    title="Marsad API",
+    version="1",
+    description=(
+        "Marsad (مرصد), the observatory of housing and territorial-development projects. Territories and "
+        "census figures: HCP, RGPH 2024 and 2014 (CC BY 4.0). Every error is an RFC 9457 problem "
+        "(application/problem+json)."
+    ),
+    urls_namespace="api-v1",
+)
+install_problem_handlers(api)
+api.add_router("/", territories_router)

@@ -1,0 +1,13 @@
+"""Tests: SQLite in memory by default; MARSAD_TEST_DATABASE_URL points the suite at PostgreSQL."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import database_from_url
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES = {"default": database_from_url(os.environ.get("MARSAD_TEST_DATABASE_URL", "sqlite://:memory:"))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"].pop("init_command", None)
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}

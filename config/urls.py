@@ -1,0 +1,17 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.urls import include, path, re_path
+
+from config.api import api
+from marsad.web import views as web_views
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    # Anything else under /api/ is a problem+json 404, in every mode (the DEBUG page is HTML).
+    re_path(r"^api/", web_views.api_not_found),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", web_views.healthz, name="healthz"),
+]
+urlpatterns += i18n_patterns(path("", include("marsad.web.urls")), prefix_default_language=True)
+
+handler404 = "marsad.web.views.not_found"
+handler500 = "marsad.web.views.server_error"
