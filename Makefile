@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: demo setup install test test-sqlite test-pg lint format clean
+.PHONY: demo setup install test test-sqlite test-pg lint format clean messages
 
 $(BIN)/marsad: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Marsad needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -50,3 +50,6 @@ format: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+messages: install
+	$(BIN)/python scripts/messages.py

@@ -277,6 +277,18 @@ def _upsert_census(census: dict, ids: dict[str, int], summary: LoadSummary, adva
     advance(len(rows))
 
 
+def _join_progress(progress: Progress) -> Callable[[str, int, int], None]:
+    """The boundary join reports (step, advance, total); each step becomes a bar of its own."""
+    bars: dict[str, Callable[[int], None]] = {}
+
+    def hook(step: str, advance: int, total: int) -> None:
+        if step not in bars:
+            bars[step] = progress(f"Limites : {step}", total)
+        bars[step](advance)
+
+    return hook
+
+
 def territories_load(*, boundaries: bool = True, progress: Progress | None = None) -> LoadSummary:
     """Load or refresh every HCP unit, its 2024 household census figures and its boundary."""
     progress = progress or _no_progress
@@ -288,7 +300,7 @@ def territories_load(*, boundaries: bool = True, progress: Progress | None = Non
         # The join reads and simplifies the polygons before the transaction opens: no lock held meanwhile.
         from .boundaries import join_boundaries
 
-        report = join_boundaries(progress=progress)
+        report = join_boundaries(progress=_join_progress(progress))
     with transaction.atomic():
         ids = _upsert_territories(units, summary, progress("Territoires", len(units)))
         _upsert_census(census, ids, summary, progress("Recensement 2024", len(census)))

@@ -1,0 +1,54 @@
+"""Refreshes the translation catalogues: `make messages`.
+
+Source strings are written in French. The Arabic catalogue is translated by hand; the French one is
+filled with the source text itself, because Django falls back to the default language (Arabic) for
+any string a catalogue leaves empty.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE = ROOT / "marsad" / "locale"
+ENTRY = re.compile(r'(msgid ((?:"(?:[^"\\]|\\.)*"\n)+))msgstr ((?:"(?:[^"\\]|\\.)*"\n)+)')
+
+
+def run(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "config.manage", *args], cwd=ROOT / "marsad", check=True)
+
+
+def fill_french(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+
+    def identity(match: re.Match) -> str:
+        if match.group(2) == '""\n':
+            return match.group(0)  # the header
+        return f"{match.group(1)}msgstr {match.group(2)}"
+
+    text = ENTRY.sub(identity, text).replace('"Language: \\n"', '"Language: fr\\n"')
+    text = text.replace("#, fuzzy\n", "", 1)
+    path.write_text(text, encoding="utf-8")
+
+
+def untranslated(path: Path) -> list[str]:
+    missing = []
+    for match in ENTRY.finditer(path.read_text(encoding="utf-8")):
+        if match.group(2) != '""\n' and match.group(3) == '""\n':
+            missing.append(match.group(2).strip())
+    return missing
+
+
+def main() -> int:
+    run("makemessages", "-l", "ar", "-l", "fr", "--no-location", "-i", "tests/*")
+    fill_french(LOCALE / "fr" / "LC_MESSAGES" / "django.po")
+    run("compilemessages", "-l", "ar", "-l", "fr")
+    missing = untranslated(LOCALE / "ar" / "LC_MESSAGES" / "django.po")
+    for msgid in missing:
+        print(f"untranslated in Arabic: {msgid}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
