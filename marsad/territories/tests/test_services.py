@@ -1,4 +1,4 @@
-"""The loader, checked against figures written here from HCP's publications, not read back from the package."""
+"""The loader, checked against figures written here from HCP's publications, not read back."""
 
 from decimal import Decimal
 
