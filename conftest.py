@@ -45,3 +45,72 @@ def chromium() -> str:
             "browser test skipped"
         )
     return path
+
+
+@pytest.fixture(scope="session")
+def marsad_server(tmp_path_factory):
+    """A real Marsad: its own SQLite file, migrated and loaded by the real commands, served over HTTP
+    on a free loopback port by a separate process, as `make demo` does (DEBUG off)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    var = tmp_path_factory.mktemp("marsad-var")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+        "MARSAD_DEBUG": "0",
+        "MARSAD_VAR_DIR": str(var),
+        "DATABASE_URL": f"sqlite:///{var / 'marsad.sqlite3'}",
+    }
+    env.pop("MARSAD_TEST_DATABASE_URL", None)
+    manage = [sys.executable, "-m", "config.manage"]
+    for command in (["migrate", "--noinput", "-v0"], ["createcachetable"], ["territories_load"]):
+        subprocess.run([*manage, *command], env=env, check=True, capture_output=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(var / "server.log", "wb")  # noqa: SIM115 - closed at teardown
+    server = subprocess.Popen(
+        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((var / "server.log").read_text()) from None
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--no-first-run",
+                "--enable-unsafe-swiftshader",
+            ],
+        )
+        yield instance
+        instance.close()

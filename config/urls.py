@@ -1,5 +1,6 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from config.api import api
 from marsad.web import views as web_views
@@ -10,6 +11,7 @@ urlpatterns = [
     re_path(r"^api/", web_views.api_not_found),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", web_views.healthz, name="healthz"),
+    path("favicon.ico", RedirectView.as_view(url="/static/web/favicon.svg", permanent=True)),
 ]
 urlpatterns += i18n_patterns(path("", include("marsad.web.urls")), prefix_default_language=True)
 

@@ -25,11 +25,12 @@
     });
     if (west > east) { return { center: { lon: -7.1, lat: 31.8 }, zoom: 4 }; }
     function y(lat) { return Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360)); }
-    var lonZoom = Math.log2((width * 360) / (256 * Math.max(east - west, 1e-3)));
-    var latZoom = Math.log2((height * 2 * Math.PI) / (256 * Math.max(y(north) - y(south), 1e-4)));
+    // MapLibre draws the world 512 px wide at zoom 0.
+    var lonZoom = Math.log2((width * 360) / (512 * Math.max(east - west, 1e-3)));
+    var latZoom = Math.log2((height * 2 * Math.PI) / (512 * Math.max(y(north) - y(south), 1e-4)));
     return {
       center: { lon: (west + east) / 2, lat: (south + north) / 2 },
-      zoom: Math.max(1, Math.min(lonZoom, latZoom) - 0.25)
+      zoom: Math.max(1, Math.min(lonZoom, latZoom) - 0.15)
     };
   }
 
@@ -54,6 +55,7 @@
       hovertext: withValue.map(hover),
       hoverinfo: "text",
       colorscale: "YlOrRd",
+      reversescale: true,
       marker: { line: { width: 0.6, color: "#ffffff" }, opacity: 0.9 },
       colorbar: { thickness: 14, len: 0.8, title: { text: "" } }
     }];
