@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", default=f"sqlite:///{ROOT / 'bench' / 'scratch' / 'territories.sqlite3'}")
+    scratch = ROOT / "bench" / "scratch" / "territories.sqlite3"
+    parser.add_argument("--database-url", default=f"sqlite:///{scratch}")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     (ROOT / "bench" / "scratch").mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,8 @@ def test_click_on_a_region_drills_down_to_its_provinces(watched, marsad_server):
     page.wait_for_timeout(1000)
     box = page.locator("#map").bounding_box()
     # Where MapLibre draws Marrakech (lon -8.0, lat 31.63): inside the region Marrakech-Safi.
-    point = page.evaluate("document.getElementById('map')._fullLayout.map._subplot.map.project([-8.0, 31.63])")
+    maplibre = "document.getElementById('map')._fullLayout.map._subplot.map"
+    point = page.evaluate(f"{maplibre}.project([-8.0, 31.63])")
     x, y = box["x"] + point["x"], box["y"] + point["y"]
     page.mouse.move(x - 5, y - 5)
     page.mouse.move(x, y, steps=5)
