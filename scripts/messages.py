@@ -33,8 +33,12 @@ def fill_french(path: Path) -> None:
 
 
 def untranslated(path: Path) -> list[str]:
-    missing = []
-    for match in ENTRY.finditer(path.read_text(encoding="utf-8")):
+    """Entries with no translation, or a fuzzy one (which compilemessages leaves out)."""
+    text = path.read_text(encoding="utf-8")
+    missing = [
+        f"fuzzy entry near line {text[: m.start()].count(chr(10)) + 1}" for m in re.finditer("#, fuzzy", text)
+    ]
+    for match in ENTRY.finditer(text):
         if match.group(2) != '""\n' and match.group(3) == '""\n':
             missing.append(match.group(2).strip())
     return missing

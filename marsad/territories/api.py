@@ -93,6 +93,7 @@ def children_geojson(request, parent: str = "MA", indicator: str = DEFAULT_INDIC
         raise _unknown_filter("parent", parent[:20])
     units = list(selectors.map_units(territory))
     values = selectors.indicator_values(units, found)
+    divided = selectors.communes_with_arrondissements() if territory.level == "province" else set()
     features = []
     for unit in units:
         boundary = getattr(unit, "boundary", None)
@@ -108,6 +109,8 @@ def children_geojson(request, parent: str = "MA", indicator: str = DEFAULT_INDIC
                     "name_fr": unit.name_fr,
                     "name_ar": unit.name_ar,
                     "value": None if value is None else float(value),
+                    # whether the map has a layer below this unit (click to drill down)
+                    "drill": unit.level in ("region", "province") or unit.code in divided,
                 },
             }
         )

@@ -11,12 +11,26 @@ from .choices import Area, Level
 from .models import COUNTRY_CODE, HouseholdCensus, Territory, TerritoryBoundary
 
 # What the map shows under each level: regions of the country, provinces of a region, communes of a
-# province (the prefectures of arrondissements overlap the commune of Casablanca and are left out).
+# province (the prefectures of arrondissements overlap the commune of Casablanca and are left out),
+# and the arrondissements of the six cities divided into them.
 MAP_CHILD_LEVEL = {
     Level.COUNTRY: Level.REGION,
     Level.REGION: Level.PROVINCE,
     Level.PROVINCE: Level.COMMUNE,
+    Level.COMMUNE: Level.ARRONDISSEMENT,
 }
+
+
+def has_map_children(territory: Territory) -> bool:
+    if territory.level == Level.COMMUNE:
+        return Territory.objects.filter(level=Level.ARRONDISSEMENT, commune_code=territory.code).exists()
+    return territory.level in MAP_CHILD_LEVEL
+
+
+def communes_with_arrondissements() -> set[str]:
+    return set(
+        Territory.objects.filter(level=Level.ARRONDISSEMENT).values_list("commune_code", flat=True).distinct()
+    )
 
 
 def territory_list(
@@ -89,9 +103,8 @@ def map_units(parent: Territory) -> QuerySet[Territory]:
     child_level = MAP_CHILD_LEVEL.get(parent.level)
     if child_level is None:
         return Territory.objects.none()
-    return (
-        Territory.objects.filter(parent=parent, level=child_level).select_related("boundary").order_by("code")
-    )
+    below = Q(commune_code=parent.code) if child_level == Level.ARRONDISSEMENT else Q(parent=parent)
+    return Territory.objects.filter(below, level=child_level).select_related("boundary").order_by("code")
 
 
 def indicator_values(territories: list[Territory], indicator: Indicator) -> dict[int, Decimal | int | None]:

@@ -64,7 +64,7 @@ def territory(request, code: str = COUNTRY_CODE):
         "areas": [Area(area).label for area in areas],
         "facts": facts,
         "slum_households": selectors.territory_slum_households(census),
-        "has_map": unit.level in selectors.MAP_CHILD_LEVEL,
+        "has_map": selectors.has_map_children(unit),
     }
     return render(request, "web/territory.html", context)
 
@@ -76,7 +76,7 @@ def map_page(request):
         parent = selectors.territory_get(code)
     except Territory.DoesNotExist:
         raise Http404(code) from None
-    if parent.level not in selectors.MAP_CHILD_LEVEL:
+    if not selectors.has_map_children(parent):
         parent = parent.parent
     indicator_key = request.GET.get("indicator") or DEFAULT_INDICATOR
     unknown_indicator = indicator_key not in INDICATORS

@@ -132,6 +132,7 @@ def test_geojson_of_all_regions(client, django_assert_num_queries):
         "name_fr": "Tanger-Tétouan-Al Hoceima",
         "name_ar": "طنجة-تطوان-الحسيمة",
         "value": 4030222.0,
+        "drill": True,
     }
     assert tanger["geometry"]["type"] in {"Polygon", "MultiPolygon"}
 
@@ -156,6 +157,17 @@ def test_geojson_of_the_communes_of_a_province_marks_missing_values_as_null(clie
     assert len(values) == 12
     assert values["01.511.03.03"] is None  # a rural commune: not applicable, not 0
     assert values["01.511.01.0"] == 1.4
+    drill = [f["properties"]["code"] for f in body["features"] if f["properties"]["drill"]]
+    assert drill == ["01.511.01.0"]  # Tanger has arrondissements; the other communes have none
+
+
+def test_geojson_of_the_arrondissements_of_casablanca(client):
+    body = client.get("/api/v1/territories/geojson", {"parent": "06.141.01.0"}).json()
+    codes = [f["properties"]["code"] for f in body["features"]]
+    assert len(codes) == 16
+    assert codes[:3] == ["06.141.01.01", "06.141.01.03", "06.141.01.07"]
+    assert all(f["geometry"] for f in body["features"])
+    assert not any(f["properties"]["drill"] for f in body["features"])
 
 
 # Bad requests: each answers a problem+json with the right status, never HTML, never a 500.

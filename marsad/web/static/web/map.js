@@ -6,7 +6,6 @@
   if (!box || typeof Plotly === "undefined") { return; }
   var language = document.documentElement.lang === "ar" ? "ar" : "fr";
   var numberFormat = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
-  var drill = (box.dataset.drillLevels || "").split(",");
   box.textContent = box.dataset.loading;
 
   function walk(coords, visit) {
@@ -57,7 +56,7 @@
       colorscale: "YlOrRd",
       reversescale: true,
       marker: { line: { width: 0.6, color: "#ffffff" }, opacity: 0.9 },
-      colorbar: { thickness: 14, len: 0.8, title: { text: "" } }
+      colorbar: { thickness: 14, len: 0.8, tickformat: ",", exponentformat: "none" }
     }];
     if (withoutValue.length) {
       traces.push({
@@ -78,6 +77,7 @@
       map: Object.assign({ style: "white-bg" }, view(collection.features, width, height)),
       margin: { l: 0, r: 0, t: 0, b: 0 },
       paper_bgcolor: "#ffffff",
+      separators: ", ",
       showlegend: false
     };
     Plotly.newPlot(box, traces, layout, { displaylogo: false, responsive: true, scrollZoom: true }).then(function () {
@@ -88,7 +88,7 @@
       if (!point) { return; }
       var code = point.location;
       var feature = collection.features.find(function (f) { return f.properties.code === code; });
-      if (feature && drill.indexOf(feature.properties.level) !== -1) {
+      if (feature && feature.properties.drill) {
         window.location.href = box.dataset.mapUrl + "?parent=" + encodeURIComponent(code) +
           "&indicator=" + encodeURIComponent(box.dataset.indicator);
       } else {
