@@ -47,6 +47,8 @@ def describe_validation_errors(errors: list[dict]) -> list[dict]:
         path = _field_path(error.get("loc", ()))
         message = VALIDATION_MESSAGES.get(error.get("type", ""), FALLBACK_MESSAGE)
         context = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int | float)}
+        if isinstance(context.get("expected"), str):  # pydantic writes "'a', 'b' or 'c'" in English
+            context["expected"] = context["expected"].replace(" or ", ", ")
         texts = in_both_languages(message)
         try:
             texts = {language: text.format(**context) for language, text in texts.items()}

@@ -22,7 +22,6 @@ class TerritoryFilters(Schema):
     )
     q: str | None = Field(
         None,
-        min_length=1,
         max_length=100,
         description="Name in Arabic or French; accents, hamza forms, taa marbuta and alef maqsura "
         "do not count",

@@ -203,6 +203,17 @@ def test_bad_requests_are_problems(client, url, params, status, pointer):
         assert body["errors"][0]["message_ar"] != body["errors"][0]["message_fr"]
 
 
+def test_empty_search_is_no_filter(client):
+    assert client.get("/api/v1/territories", {"q": "", "level": "region"}).json()["count"] == 12
+
+
+def test_enum_error_lists_the_accepted_values_in_both_languages(client):
+    error = client.get("/api/v1/territories", {"level": "planet"}).json()["errors"][0]
+    levels = "'country', 'region', 'province', 'prefecture_of_arrondissements', 'commune', 'arrondissement'"
+    assert error["message_fr"] == f"Valeur non reconnue ; valeurs admises : {levels}."
+    assert error["message_ar"] == f"قيمة غير معروفة؛ القيم المقبولة: {levels}."
+
+
 def test_problem_title_follows_accept_language(client):
     response = client.get("/api/v1/territories/99.999", HTTP_ACCEPT_LANGUAGE="fr")
     assert response.json()["title"] == "Territoire introuvable"
