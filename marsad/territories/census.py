@@ -106,6 +106,7 @@ HOUSING_FIELDS: tuple[CensusField, ...] = (
 
 ALL_FIELDS = HOUSEHOLD_FIELDS + HOUSING_FIELDS
 FIELDS_BY_COLUMN = {field.column: field for field in ALL_FIELDS}
+COLUMNS = list(FIELDS_BY_COLUMN)
 
 
 def slum_households(urban_households: int | None, urban_slum_share: Decimal | None) -> int | None:

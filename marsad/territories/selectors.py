@@ -27,10 +27,17 @@ def has_map_children(territory: Territory) -> bool:
     return territory.level in MAP_CHILD_LEVEL
 
 
-def communes_with_arrondissements() -> set[str]:
-    return set(
-        Territory.objects.filter(level=Level.ARRONDISSEMENT).values_list("commune_code", flat=True).distinct()
-    )
+def map_drillable_codes(parent: Territory, units: list[Territory]) -> set[str]:
+    """Codes of the units drawn under ``parent`` that have a map layer of their own below them."""
+    if parent.level in (Level.COUNTRY, Level.REGION):
+        return {unit.code for unit in units}
+    if parent.level == Level.PROVINCE:
+        return set(
+            Territory.objects.filter(level=Level.ARRONDISSEMENT, province_code=parent.code)
+            .values_list("commune_code", flat=True)
+            .distinct()
+        )
+    return set()
 
 
 def territory_list(
@@ -67,9 +74,9 @@ def country() -> Territory:
 
 def territory_ancestors(territory: Territory) -> list[Territory]:
     """The chain from the country down to the territory's parent, in one query."""
-    codes = [code for code in territory.path.strip("/").split("/") if code and code != territory.code]
     if territory.level == Level.COUNTRY:
         return []
+    codes = [code for code in territory.path.strip("/").split("/") if code and code != territory.code]
     found = {t.code: t for t in Territory.objects.filter(Q(code__in=codes) | Q(code=COUNTRY_CODE))}
     return [found[COUNTRY_CODE], *(found[code] for code in codes if code in found)]
 

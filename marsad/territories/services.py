@@ -14,7 +14,7 @@ from django.db import transaction
 
 from marsad.core.text import normalize_search
 
-from .census import ALL_FIELDS, HOUSEHOLD_FIELDS, HOUSING_FIELDS
+from .census import COLUMNS, HOUSEHOLD_FIELDS, HOUSING_FIELDS
 from .choices import Area, Level
 from .models import COUNTRY_CODE, HouseholdCensus, Territory, TerritoryBoundary
 
@@ -40,7 +40,6 @@ TERRITORY_FIELDS = [
     "population_2014",
     "households_2014",
 ]
-CENSUS_COLUMNS = [f.column for f in ALL_FIELDS]
 
 
 @dataclass
@@ -270,7 +269,7 @@ def _upsert_census(census: dict, ids: dict[str, int], summary: LoadSummary, adva
         rows,
         update_conflicts=True,
         unique_fields=["territory", "area"],
-        update_fields=CENSUS_COLUMNS,
+        update_fields=COLUMNS,
         batch_size=200,
     )
     summary.census_rows = len(rows)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from marsad.core.errors import problem
 from marsad.territories import selectors
-from marsad.territories.census import DEFAULT_INDICATOR, HOUSEHOLD_FIELDS, HOUSING_FIELDS, INDICATORS
+from marsad.territories.census import DEFAULT_INDICATOR, FIELDS_BY_COLUMN, INDICATORS
 from marsad.territories.choices import Area
 from marsad.territories.models import COUNTRY_CODE, Territory
 
@@ -31,7 +31,6 @@ TERRITORY_FACTS = [
     "dwellings_total",
     "dwellings_deficit_rate",
 ]
-FIELDS = {f.column: f for f in (*HOUSEHOLD_FIELDS, *HOUSING_FIELDS)}
 
 
 @require_GET
@@ -50,8 +49,8 @@ def territory(request, code: str = COUNTRY_CODE):
     areas = [area for area in Area.values if area in census]
     facts = [
         {
-            "name": FIELDS[column].name(language),
-            "unit": FIELDS[column].unit,
+            "name": FIELDS_BY_COLUMN[column].name(language),
+            "unit": FIELDS_BY_COLUMN[column].unit,
             "values": [getattr(census[area], column) for area in areas],
         }
         for column in TERRITORY_FACTS
