@@ -27,6 +27,16 @@ def has_map_children(territory: Territory) -> bool:
     return territory.level in MAP_CHILD_LEVEL
 
 
+def map_parent(territory: Territory) -> Territory:
+    """The unit whose map shows ``territory``: itself if it has a layer below it, else the nearest
+    unit above that has one (an arrondissement is shown on its city's map)."""
+    if territory.level == Level.ARRONDISSEMENT:
+        territory = Territory.objects.get(code=territory.commune_code)
+    while not has_map_children(territory):
+        territory = territory.parent
+    return territory
+
+
 def map_drillable_codes(parent: Territory, units: list[Territory]) -> set[str]:
     """Codes of the units drawn under ``parent`` that have a map layer of their own below them."""
     if parent.level in (Level.COUNTRY, Level.REGION):

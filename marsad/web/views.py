@@ -75,8 +75,7 @@ def map_page(request):
         parent = selectors.territory_get(code)
     except Territory.DoesNotExist:
         raise Http404(code) from None
-    if not selectors.has_map_children(parent):
-        parent = parent.parent
+    parent = selectors.map_parent(parent)
     indicator_key = request.GET.get("indicator") or DEFAULT_INDICATOR
     unknown_indicator = indicator_key not in INDICATORS
     if unknown_indicator:

@@ -95,6 +95,24 @@ def test_map_page_offers_indicators_and_loads_plotly_locally(client):
     assert '<option value="slum_households">' in text
 
 
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        (
+            "06.141.01.01",
+            "06.141.01.0",
+        ),  # a Casablanca arrondissement: the map of Casablanca's arrondissements
+        ("06.141.01.00", "06.141"),  # a prefecture of arrondissements: the map of the prefecture's communes
+        ("01.511.01.03", "01.511.01.0"),  # a Tanger arrondissement
+        ("01.511.03.03", "01.511"),  # a rural commune: the map of its province
+        ("01", "01"),
+    ],
+)
+def test_map_of_a_unit_without_a_layer_below_shows_the_nearest_one_above(client, code, shown):
+    text = client.get(f"/fr/carte/?parent={code}").content.decode()
+    assert f'data-geojson-url="/api/v1/territories/geojson?parent={shown}&amp;' in text
+
+
 def test_map_page_with_unknown_indicator_falls_back_with_a_message(client):
     text = client.get("/ar/carte/?indicator=bogus").content.decode()
     assert 'role="alert"' in text
