@@ -1,7 +1,8 @@
 """Test set-up shared by every app.
 
-- The territories (HCP units, census figures, boundaries) are loaded once per session into the test
-  database by the real loader, as ``make demo`` does; tests read them inside rolled-back transactions.
+- The territories (HCP units, census figures, boundaries), the organisations and the reference
+  catalogue are loaded once per session into the test database by the real loaders, as ``make demo``
+  does; tests read them inside rolled-back transactions.
 - Browser tests need Debian's Chromium and PostgreSQL runs need a server: where one is missing the
   tests skip with a message saying so, except when CI=true, where a missing one is a failure.
 """
@@ -30,10 +31,14 @@ def missing(reason: str):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from marsad.accounts.services import organisations_load
+    from marsad.registry.services import reference_load
     from marsad.territories.services import territories_load
 
     with django_db_blocker.unblock():
         territories_load()
+        organisations_load()
+        reference_load()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,120 @@
+"""The canonical form of a project record (DESIGN §5).
+
+Records hold no floats: amounts and measures are decimal strings, dates ISO strings, and maps are
+keyed by code (communes, financing partners, output indicators, milestone types), so the canonical
+text is ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, identical to
+RFC 8785 for such data. It is computed once per record; its SHA-256 names the version.
+"""
+
+import hashlib
+import json
+from decimal import Decimal
+
+from .rules import Record
+
+SCHEMA = "marsad.project/1"
+MONEY_PLACES = Decimal("0.01")
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.quantize(MONEY_PLACES):f}"
+
+
+def number(value: Decimal | None) -> str | None:
+    """A measure without trailing zeros or exponent: 1200, 12.5, 0.25."""
+    if value is None:
+        return None
+    text = f"{value.normalize():f}"
+    return text if text != "-0" else "0"
+
+
+def day(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def record_document(record: Record, public_id: str) -> dict:
+    """The record as the JSON document a version stores."""
+    if record.withdrawn:
+        return {
+            "schema": SCHEMA,
+            "id": public_id,
+            "operator": record.operator,
+            "operator_ref": record.operator_ref,
+            "withdrawn": True,
+            "reason": record.reason,
+        }
+    return {
+        "schema": SCHEMA,
+        "id": public_id,
+        "operator": record.operator,
+        "operator_ref": record.operator_ref,
+        "title": {"ar": record.title.get("ar", ""), "fr": record.title.get("fr", "")},
+        "description": {"ar": record.description.get("ar", ""), "fr": record.description.get("fr", "")},
+        "programme": record.programme,
+        "status": record.status,
+        "agreement": record.agreement,
+        "communes": {
+            code: {"primary": code == record.primary_commune, "share": money(share)}
+            for code, share in record.communes.items()
+        },
+        "location": None
+        if record.location is None
+        else {"lat": number(record.location[0]), "lon": number(record.location[1])},
+        "area_ha": number(record.area_ha),
+        "planned_start": day(record.planned_start),
+        "planned_end": day(record.planned_end),
+        "actual_start": day(record.actual_start),
+        "actual_end": day(record.actual_end),
+        "budget": money(record.budget),
+        "financing": {partner: money(amount) for partner, amount in record.financing.items()},
+        "outputs": {
+            code: {"target": number(values["target"]), "achieved": number(values["achieved"])}
+            for code, values in record.outputs.items()
+        },
+        "milestones": {
+            code: {name: day(dates[name]) for name in ("planned", "forecast", "actual")}
+            for code, dates in record.milestones.items()
+        },
+        "as_of": day(record.as_of),
+        "progress": money(record.progress),
+        "committed": money(record.committed),
+        "paid": money(record.paid),
+    }
+
+
+def canonical_json(document: dict) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def editable_record(document: dict) -> dict:
+    """A stored document as a record to edit and submit again (without the platform's fields)."""
+    return {key: value for key, value in document.items() if key not in ("schema", "id")}
+
+
+def flatten(document, prefix: str = "") -> dict[str, object]:
+    """Leaves of a document by JSON pointer."""
+    from .rules import escape_pointer
+
+    if isinstance(document, dict) and document:
+        leaves: dict[str, object] = {}
+        for key, value in document.items():
+            leaves.update(flatten(value, f"{prefix}/{escape_pointer(key)}"))
+        return leaves
+    return {prefix: document}
+
+
+def diff(before: dict | None, after: dict) -> list[dict]:
+    """What changed between two documents, leaf by leaf: [{pointer, before, after}] in pointer order."""
+    old = flatten(before or {})
+    new = flatten(after)
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        if key in ("/schema",):
+            continue
+        if old.get(key, None) != new.get(key, None) or (key in old) != (key in new):
+            changes.append({"pointer": key, "before": old.get(key), "after": new.get(key)})
+    return changes

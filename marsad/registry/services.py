@@ -1,0 +1,727 @@
+"""Writes to the registry. Every service takes ``actor=``, runs in one transaction, writes its audit
+events in it, and hands the versions it wrote to the after-commit hooks.
+
+``records_apply`` is the one path by which project data enters the platform: the forms, the demo
+generator, the exchange API and uploads all go through it. It checks a batch of records against
+the rules, skips records identical to the current version ("unchanged"), and writes versions,
+compiled projects and audit events with bulk writes (a fixed number of queries per batch, not per
+record). A withdrawal is a record too: it writes a tombstone version, never a deletion.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from marsad.accounts.scoping import Scope, principal_scope
+from marsad.audit.services import actor_identity, audit_build, audit_bulk_write, audit_record
+from marsad.core.text import normalize_search
+
+from . import hooks
+from .canonical import canonical_json, diff, editable_record, record_document, sha256
+from .choices import Outcome, SourceKind
+from .models import (
+    PROJECT_ID_PREFIX,
+    Agreement,
+    AgreementParty,
+    Financing,
+    Indicator,
+    Milestone,
+    MilestoneType,
+    Programme,
+    ProgrammeTarget,
+    Project,
+    ProjectCommune,
+    ProjectOutput,
+    ProjectVersion,
+    Status,
+)
+from .rules import Catalogue, Issue, Previous, Record, check, issue, parse
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PROJECT_FIELDS = [
+    "title_fr",
+    "title_ar",
+    "description_fr",
+    "description_ar",
+    "programme_id",
+    "status_id",
+    "agreement_id",
+    "primary_commune_id",
+    "region_code",
+    "province_code",
+    "latitude",
+    "longitude",
+    "area_ha",
+    "planned_start",
+    "planned_end",
+    "actual_start",
+    "actual_end",
+    "budget",
+    "as_of",
+    "progress",
+    "committed",
+    "paid",
+    "withdrawn",
+    "withdrawn_at",
+    "withdrawal_reason",
+    "version",
+    "sha256",
+    "warning_codes",
+    "updated_at",
+    "search_text",
+]
+
+
+def local_today() -> date:
+    return timezone.localdate()
+
+
+def public_id_for(operator_code: str, operator_ref: str) -> str:
+    """The platform's identifier of a project: derived from the operator and its reference, so that
+    it is known before any write and the same on every replay."""
+    digest = hashlib.sha256(f"{operator_code}\n{operator_ref}".encode()).digest()
+    return PROJECT_ID_PREFIX + base64.b32encode(digest).decode()[:10].translate(_CROCKFORD)
+
+
+_CROCKFORD = str.maketrans("ILOU", "XYZW")
+
+
+@dataclass
+class RecordResult:
+    index: int
+    operator: str
+    operator_ref: str
+    outcome: Outcome
+    public_id: str = ""
+    version: int | None = None
+    sha256: str = ""
+    issues: list[Issue] = field(default_factory=list)
+    project: Project | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.is_error]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if not i.is_error]
+
+    def as_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "operator": self.operator,
+            "operator_ref": self.operator_ref,
+            "outcome": str(self.outcome),
+            "project_id": self.public_id or None,
+            "version": self.version,
+            "sha256": self.sha256 or None,
+            "problems": [i.as_dict() for i in self.issues],
+        }
+
+
+@dataclass
+class BatchResult:
+    results: list[RecordResult]
+    versions: list[ProjectVersion]
+    dry_run: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"received": len(self.results)}
+        for outcome in Outcome:
+            counts[str(outcome)] = sum(1 for r in self.results if r.outcome == outcome)
+        return counts
+
+
+@dataclass
+class _State:
+    project: Project
+    document: dict | None
+    is_new: bool
+    changed: bool = False
+    record: Record | None = None
+
+
+def _load_states(keys: set[tuple[str, str]], catalogue: Catalogue) -> dict[tuple[str, str], _State]:
+    states: dict[tuple[str, str], _State] = {}
+    if not keys:
+        return states
+    code_of = {pk: code for code, pk in catalogue.organisations.items()}
+    key_list = sorted(keys)
+    for start in range(0, len(key_list), 400):
+        chunk = key_list[start : start + 400]
+        condition = Q()
+        for operator, reference in chunk:
+            condition |= Q(operator_id=catalogue.organisations[operator], operator_ref=reference)
+        for project in Project.objects.filter(condition):
+            states[(code_of[project.operator_id], project.operator_ref)] = _State(project, None, is_new=False)
+    if states:
+        wanted = Q()
+        for state in states.values():
+            wanted |= Q(project_id=state.project.pk, number=state.project.version)
+        by_project = dict(ProjectVersion.objects.filter(wanted).values_list("project_id", "canonical"))
+        for state in states.values():
+            state.document = json.loads(by_project[state.project.pk])
+    return states
+
+
+def _search_text(record: Record, public_id: str) -> str:
+    parts = [public_id, record.operator_ref, *record.title.values()]
+    return normalize_search(" ".join(part for part in parts if part))
+
+
+def _compile(project: Project, record: Record, catalogue: Catalogue, *, now: datetime) -> None:
+    """Set the project's current-state columns from an accepted record."""
+    if record.withdrawn:
+        project.withdrawn = True
+        project.withdrawn_at = now
+        project.withdrawal_reason = record.reason
+        return
+    primary = catalogue.communes[record.primary_commune]
+    project.title_fr = record.title.get("fr", "")
+    project.title_ar = record.title.get("ar", "")
+    project.description_fr = record.description.get("fr", "")
+    project.description_ar = record.description.get("ar", "")
+    project.programme_id = record.programme
+    project.status_id = record.status
+    project.agreement_id = catalogue.agreements.get(record.agreement) if record.agreement else None
+    project.primary_commune_id = primary.id
+    project.region_code = primary.region_code
+    project.province_code = primary.province_code
+    project.latitude, project.longitude = record.location or (None, None)
+    project.area_ha = record.area_ha
+    for name in ("planned_start", "planned_end", "actual_start", "actual_end", "as_of"):
+        setattr(project, name, getattr(record, name))
+    project.budget = record.budget
+    project.progress = record.progress
+    project.committed = record.committed
+    project.paid = record.paid
+    project.search_text = _search_text(record, project.public_id)
+    if project.initial_planned_end is None:
+        project.initial_planned_end = record.planned_end
+
+
+def _children(project: Project, record: Record, catalogue: Catalogue) -> tuple[list, list, list, list]:
+    communes = [
+        ProjectCommune(
+            project=project,
+            territory_id=catalogue.communes[code].id,
+            is_primary=code == record.primary_commune,
+            share=share,
+            path=catalogue.communes[code].path,
+        )
+        for code, share in record.communes.items()
+    ]
+    financing = [
+        Financing(project=project, partner_id=catalogue.organisations[partner], amount=amount)
+        for partner, amount in record.financing.items()
+    ]
+    outputs = [
+        ProjectOutput(
+            project=project, indicator_id=code, target=values["target"], achieved=values["achieved"]
+        )
+        for code, values in record.outputs.items()
+    ]
+    milestones = [
+        Milestone(
+            project=project, type_id=code, planned=d["planned"], forecast=d["forecast"], actual=d["actual"]
+        )
+        for code, d in record.milestones.items()
+    ]
+    return communes, financing, outputs, milestones
+
+
+def records_apply(
+    *,
+    actor: Any,
+    records: Sequence[Any],
+    source_kind: str,
+    source_id: str,
+    scope: Scope | None = None,
+    base_versions: Sequence[int | None] | None = None,
+    received_at: datetime | None = None,
+    today: date | None = None,
+    dry_run: bool = False,
+    request_id: str = "",
+    catalogue: Catalogue | None = None,
+) -> BatchResult:
+    """Check and write a batch of project records (and withdrawals) for the operators ``scope`` may
+    write for (the actor's own scope by default). Returns one result per record, in order."""
+    now = received_at or timezone.now()
+    catalogue = catalogue or Catalogue.load(today=today or local_today())
+    scope = scope if scope is not None else principal_scope(actor)
+    _, _, actor_label = actor_identity(actor)
+    results: list[RecordResult] = []
+    parsed: list[tuple[int, Record]] = []
+    for index, raw in enumerate(records):
+        record, found = parse(raw, catalogue)
+        operator = raw.get("operator", "") if isinstance(raw, dict) else ""
+        reference = raw.get("operator_ref", "") if isinstance(raw, dict) else ""
+        result = RecordResult(
+            index, str(operator or "")[:40], str(reference or "")[:64], Outcome.REJECTED, issues=found
+        )
+        results.append(result)
+        if record is None:
+            continue
+        if not scope.may_write_for(catalogue.organisations.get(record.operator)):
+            result.issues.append(issue("operator_not_permitted", "/operator", value=record.operator))
+            continue
+        parsed.append((index, record))
+
+    with transaction.atomic():
+        states = _load_states({record.key for _, record in parsed}, catalogue)
+        versions: list[ProjectVersion] = []
+        events = []
+        for index, record in parsed:
+            result = results[index]
+            state = states.get(record.key)
+            base = base_versions[index] if base_versions is not None else None
+            if state is None:
+                if record.withdrawn:
+                    result.issues.append(issue("unknown_project", "/operator_ref", value=record.operator_ref))
+                    continue
+                if base not in (None, 0):
+                    result.issues.append(issue("version_conflict", "/base_version", base=base, current=0))
+                    continue
+                project = Project(
+                    public_id=public_id_for(record.operator, record.operator_ref),
+                    operator_id=catalogue.organisations[record.operator],
+                    operator_ref=record.operator_ref,
+                    version=0,
+                    created_at=now,
+                )
+                state = states[record.key] = _State(project, None, is_new=True)
+            project = state.project
+            result.public_id = project.public_id
+            if project.withdrawn:
+                result.issues.append(issue("withdrawn_project", "/operator_ref", value=project.public_id))
+                continue
+            if base is not None and base != project.version:
+                result.issues.append(
+                    issue("version_conflict", "/base_version", base=base, current=project.version)
+                )
+                continue
+            previous = (
+                None
+                if state.is_new and project.version == 0
+                else Previous(project.version, project.progress, False)
+            )
+            if not record.withdrawn:
+                result.issues.extend(check(record, catalogue, previous))
+                if result.errors:
+                    continue
+            document = record_document(record, project.public_id)
+            text = canonical_json(document)
+            digest = sha256(text)
+            result.sha256 = digest
+            result.project = project
+            if digest == project.sha256:
+                result.outcome = Outcome.UNCHANGED
+                result.version = project.version
+                continue
+            changes = diff(state.document, document)
+            number = project.version + 1
+            warnings = [i.as_dict() for i in result.warnings]
+            result.outcome = (
+                Outcome.WITHDRAWN if record.withdrawn else Outcome.CREATED if number == 1 else Outcome.UPDATED
+            )
+            result.version = number
+            _compile(project, record, catalogue, now=now)
+            project.version = number
+            project.sha256 = digest
+            project.warning_codes = sorted({w["code"] for w in warnings})
+            project.updated_at = now
+            state.document = document
+            state.changed = True
+            if not record.withdrawn:
+                state.record = record
+            versions.append(
+                ProjectVersion(
+                    project=project,
+                    number=number,
+                    canonical=text,
+                    sha256=digest,
+                    received_at=now,
+                    source_kind=source_kind,
+                    source_id=str(source_id)[:64],
+                    actor_label=actor_label[:150],
+                    is_tombstone=record.withdrawn,
+                    warnings=warnings,
+                )
+            )
+            action = {
+                Outcome.CREATED: "project.create",
+                Outcome.UPDATED: "project.update",
+                Outcome.WITHDRAWN: "project.withdraw",
+            }[result.outcome]
+            events.append(
+                audit_build(
+                    actor=actor,
+                    action=action,
+                    object_type="registry.project",
+                    object_id=project.public_id,
+                    object_label=project.title_fr or project.title_ar or project.operator_ref,
+                    changes={"version": number, "sha256": digest, "diff": changes if number > 1 else []},
+                    source_kind=source_kind,
+                    source_id=str(source_id)[:64],
+                    request_id=request_id,
+                    occurred_at=now,
+                )
+            )
+        if dry_run:
+            transaction.set_rollback(True)
+            return BatchResult(results, [], dry_run=True)
+        _write(states, versions, catalogue)
+        audit_bulk_write(events)
+        hooks.schedule(versions)
+    return BatchResult(results, versions)
+
+
+def _write(
+    states: dict[tuple[str, str], _State], versions: list[ProjectVersion], catalogue: Catalogue
+) -> None:
+    changed = [state for state in states.values() if state.changed]
+    new = [state.project for state in changed if state.is_new]
+    existing = [state.project for state in changed if not state.is_new]
+    Project.objects.bulk_create(new, batch_size=500)
+    Project.objects.bulk_update(existing, PROJECT_FIELDS, batch_size=500)
+    recompiled = [state for state in changed if state.record is not None]
+    replaced_ids = [state.project.pk for state in recompiled if not state.is_new]
+    for model in (ProjectCommune, Financing, ProjectOutput, Milestone):
+        for start in range(0, len(replaced_ids), 500):
+            model.objects.filter(project_id__in=replaced_ids[start : start + 500]).delete()
+    rows: tuple[list, list, list, list] = ([], [], [], [])
+    for state in recompiled:
+        for bucket, children in zip(rows, _children(state.project, state.record, catalogue), strict=True):
+            bucket.extend(children)
+    for model, bucket in zip((ProjectCommune, Financing, ProjectOutput, Milestone), rows, strict=True):
+        model.objects.bulk_create(bucket, batch_size=500)
+    ProjectVersion.objects.bulk_create(versions, batch_size=500)
+
+
+# --- One project at a time (forms, commands) --------------------------------------------------------------
+
+
+def project_save(
+    *,
+    actor: Any,
+    record: dict,
+    base_version: int | None = None,
+    source_kind: str = SourceKind.UI,
+    source_id: str = "",
+    today: date | None = None,
+    request_id: str = "",
+) -> RecordResult:
+    """Create or update one project from a record; the result says which, or why it was rejected."""
+    kind, identifier, _ = actor_identity(actor)
+    batch = records_apply(
+        actor=actor,
+        records=[record],
+        base_versions=[base_version],
+        source_kind=source_kind,
+        source_id=source_id or f"{kind}:{identifier}",
+        today=today,
+        request_id=request_id,
+    )
+    return batch.results[0]
+
+
+def project_create(*, actor: Any, record: dict, **options) -> RecordResult:
+    """Create a project; a record whose operator reference already exists is a version conflict."""
+    return project_save(actor=actor, record=record, base_version=0, **options)
+
+
+def project_update(*, actor: Any, project: Project, record: dict, **options) -> RecordResult:
+    """A new version of ``project`` when the record differs from its current one ("unchanged" else)."""
+    record = {**record, "operator": project.operator.code, "operator_ref": project.operator_ref}
+    options.setdefault("base_version", project.version)
+    return project_save(actor=actor, record=record, **options)
+
+
+def project_withdraw(*, actor: Any, project: Project, reason: str, **options) -> RecordResult:
+    """Withdraw a project (a wrong entry, a duplicate): a tombstone version, never a deletion."""
+    record = {
+        "operator": project.operator.code,
+        "operator_ref": project.operator_ref,
+        "withdrawn": True,
+        "reason": reason,
+    }
+    return project_save(actor=actor, record=record, **options)
+
+
+def project_document(project: Project) -> dict:
+    """The current version's document."""
+    version = ProjectVersion.objects.get(project=project, number=project.version)
+    return json.loads(version.canonical)
+
+
+def project_record(project: Project) -> dict:
+    """The current record of a project, ready to be edited and saved again."""
+    return editable_record(project_document(project))
+
+
+def milestone_set(
+    *,
+    actor: Any,
+    project: Project,
+    type_code: str,
+    planned: date | None = None,
+    forecast: date | None = None,
+    actual: date | None = None,
+    **options,
+) -> RecordResult:
+    """Set (or, with no date, remove) a milestone: a new version of the project."""
+    record = project_record(project)
+    milestones = dict(record.get("milestones") or {})
+    dates = {"planned": planned, "forecast": forecast, "actual": actual}
+    if any(dates.values()):
+        milestones[type_code] = {name: value.isoformat() if value else None for name, value in dates.items()}
+    else:
+        milestones.pop(type_code, None)
+    record["milestones"] = milestones
+    return project_update(actor=actor, project=project, record=record, **options)
+
+
+class NotPermitted(Exception):
+    """The actor may not do this; views turn it into a 403."""
+
+
+@transaction.atomic
+def project_publish(*, actor: Any, project: Project, published: bool = True, request_id: str = "") -> Project:
+    """Publish a project (make it public) or unpublish it. Decided by its operator or a national analyst."""
+    scope = principal_scope(actor)
+    if not scope.may_publish_for(project.operator_id):
+        raise NotPermitted
+    if project.published == published:
+        return project
+    project.published = published
+    project.published_at = timezone.now() if published else None
+    Project.objects.filter(pk=project.pk).update(
+        published=project.published, published_at=project.published_at
+    )
+    audit_record(
+        actor=actor,
+        action="project.publish" if published else "project.unpublish",
+        object_type="registry.project",
+        object_id=project.public_id,
+        object_label=project.title_fr or project.title_ar,
+        changes={"published": [not published, published]},
+        request_id=request_id,
+    )
+    return project
+
+
+def projects_publish(*, actor: Any, projects: Iterable[Project], request_id: str = "") -> int:
+    """Publish many projects at once (the demo data, an operator's bulk publication)."""
+    scope = principal_scope(actor)
+    chosen = [p for p in projects if not p.published and scope.may_publish_for(p.operator_id)]
+    if not chosen:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        for start in range(0, len(chosen), 500):
+            ids = [p.pk for p in chosen[start : start + 500]]
+            Project.objects.filter(pk__in=ids).update(published=True, published_at=now)
+        audit_bulk_write(
+            audit_build(
+                actor=actor,
+                action="project.publish",
+                object_type="registry.project",
+                object_id=p.public_id,
+                object_label=p.title_fr or p.title_ar,
+                changes={"published": [False, True]},
+                request_id=request_id,
+                occurred_at=now,
+            )
+            for p in chosen
+        )
+    return len(chosen)
+
+
+# --- Agreements ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartyInput:
+    organisation_code: str
+    role: str
+    commitment_amount: Decimal | None = None
+    commitment_in_kind: str = ""
+
+
+def _party_rows(agreement: Agreement, parties: Iterable[PartyInput]) -> list[AgreementParty]:
+    from marsad.accounts.models import Organisation
+
+    codes = {p.organisation_code for p in parties}
+    ids = dict(Organisation.objects.filter(code__in=codes).values_list("code", "id"))
+    missing = sorted(codes - set(ids))
+    if missing:
+        raise ValueError(f"Unknown organisations: {', '.join(missing)}")
+    return [
+        AgreementParty(
+            agreement=agreement,
+            organisation_id=ids[p.organisation_code],
+            role=p.role,
+            commitment_amount=p.commitment_amount,
+            commitment_in_kind=p.commitment_in_kind,
+        )
+        for p in parties
+    ]
+
+
+def _agreement_snapshot(agreement: Agreement) -> dict:
+    return {
+        "reference": agreement.reference,
+        "title_fr": agreement.title_fr,
+        "title_ar": agreement.title_ar,
+        "signed_on": agreement.signed_on.isoformat() if agreement.signed_on else None,
+        "parties": [
+            [
+                p.organisation.code,
+                p.role,
+                None if p.commitment_amount is None else str(p.commitment_amount),
+                p.commitment_in_kind,
+            ]
+            for p in agreement.parties.select_related("organisation").order_by("id")
+        ],
+    }
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    actor: Any,
+    reference: str,
+    title_fr: str,
+    title_ar: str,
+    signed_on: date | None,
+    parties: Sequence[PartyInput] = (),
+    request_id: str = "",
+) -> Agreement:
+    agreement = Agreement.objects.create(
+        reference=reference, title_fr=title_fr, title_ar=title_ar, signed_on=signed_on
+    )
+    AgreementParty.objects.bulk_create(_party_rows(agreement, parties))
+    audit_record(
+        actor=actor,
+        action="agreement.create",
+        object_type="registry.agreement",
+        object_id=agreement.reference,
+        object_label=agreement.title_fr or agreement.title_ar,
+        changes={"after": _agreement_snapshot(agreement)},
+        request_id=request_id,
+    )
+    return agreement
+
+
+@transaction.atomic
+def agreement_update(
+    *,
+    actor: Any,
+    agreement: Agreement,
+    title_fr: str | None = None,
+    title_ar: str | None = None,
+    signed_on: date | None = None,
+    parties: Sequence[PartyInput] | None = None,
+    request_id: str = "",
+) -> Agreement:
+    before = _agreement_snapshot(agreement)
+    if title_fr is not None:
+        agreement.title_fr = title_fr
+    if title_ar is not None:
+        agreement.title_ar = title_ar
+    if signed_on is not None:
+        agreement.signed_on = signed_on
+    agreement.save()
+    if parties is not None:
+        agreement.parties.all().delete()
+        AgreementParty.objects.bulk_create(_party_rows(agreement, parties))
+    after = _agreement_snapshot(agreement)
+    audit_record(
+        actor=actor,
+        action="agreement.update",
+        object_type="registry.agreement",
+        object_id=agreement.reference,
+        object_label=agreement.title_fr or agreement.title_ar,
+        changes={"before": before, "after": after},
+        request_id=request_id,
+    )
+    return agreement
+
+
+# --- Reference catalogue ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReferenceSummary:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+
+def _upsert(model, rows: list[dict], summary: ReferenceSummary, label: str) -> None:
+    existing = {obj.code: obj for obj in model.objects.all()}
+    created = updated = 0
+    for row in rows:
+        obj = existing.get(row["code"])
+        if obj is None:
+            model.objects.create(**row)
+            created += 1
+            continue
+        if any(getattr(obj, name) != value for name, value in row.items()):
+            for name, value in row.items():
+                setattr(obj, name, value)
+            obj.save()
+            updated += 1
+    summary.created[label] = created
+    summary.updated[label] = updated
+
+
+@transaction.atomic
+def reference_load(*, actor: Any = None) -> ReferenceSummary:
+    """Load (or bring up to date) the reference catalogue of reference/domain.md: programmes,
+    statuses, milestone types, indicators and programmes' national targets. Idempotent."""
+    from marsad.accounts.models import Organisation
+
+    data = json.loads((FIXTURES / "catalogue.json").read_text(encoding="utf-8"))
+    summary = ReferenceSummary()
+    owners = dict(Organisation.objects.values_list("code", "id"))
+    programmes = []
+    for row in data["programmes"]:
+        row = dict(row)
+        row["owner_id"] = owners.get(row.pop("owner"))
+        programmes.append(row)
+    _upsert(Programme, programmes, summary, "programmes")
+    _upsert(Status, data["statuses"], summary, "statuses")
+    _upsert(MilestoneType, data["milestone_types"], summary, "milestone_types")
+    _upsert(Indicator, data["indicators"], summary, "indicators")
+    programme_ids = dict(Programme.objects.values_list("code", "id"))
+    targets = 0
+    for row in data["programme_targets"]:
+        _, created = ProgrammeTarget.objects.update_or_create(
+            programme_id=programme_ids[row["programme"]],
+            indicator_id=row["indicator"],
+            defaults={"value": Decimal(row["value"])},
+        )
+        targets += created
+    summary.created["programme_targets"] = targets
+    if any(summary.created.values()) or any(summary.updated.values()):
+        audit_record(
+            actor=actor,
+            action="reference.load",
+            object_type="registry.catalogue",
+            object_label="catalogue",
+            changes={"created": summary.created, "updated": summary.updated},
+        )
+    return summary
