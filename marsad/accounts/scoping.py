@@ -13,6 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from django.db.models import Q
 
+from marsad.audit.services import SystemActor
+
 from .choices import Role
 
 
@@ -96,10 +98,13 @@ def user_scope(user) -> Scope:
 
 
 def principal_scope(principal: Any) -> Scope:
-    """The scope of a user, an anonymous visitor (public) or a ``Principal``. A user's scope is
-    computed once per object (one request) and kept on it."""
+    """The scope of a user, an anonymous visitor (public), a system actor (a command: national) or
+    a ``Principal``. A user's scope is computed once per object (one request) and kept on it."""
     if principal is None or getattr(principal, "is_anonymous", False):
         return PUBLIC
+    if isinstance(principal, SystemActor):
+        # A command run on the platform's own account (loaders, the demo generator) acts nationally.
+        return Scope(roles=frozenset({Role.ADMINISTRATOR}), label=principal.name)
     if isinstance(principal, Principal):
         return principal.marsad_scope()
     if not getattr(principal, "is_active", True):

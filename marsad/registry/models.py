@@ -299,7 +299,14 @@ class Project(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
-                | Q(latitude__gte=20, latitude__lte=36.5, longitude__gte=-17.5, longitude__lte=-0.5),
+                | Q(
+                    latitude__isnull=False,
+                    longitude__isnull=False,
+                    latitude__gte=20,
+                    latitude__lte=36.5,
+                    longitude__gte=-17.5,
+                    longitude__lte=-0.5,
+                ),
                 name="project_location_in_morocco",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="project_version_positive"),

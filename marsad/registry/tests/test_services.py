@@ -1,0 +1,354 @@
+"""Registry services: versions, the compiled project, withdrawal, publication, agreements, audit
+events and after-commit hooks."""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import rfc8785
+
+from marsad.accounts.choices import Role
+from marsad.accounts.models import Organisation
+from marsad.accounts.services import membership_grant, user_create
+from marsad.audit.models import AuditEvent
+from marsad.audit.services import SystemActor
+from marsad.registry import hooks
+from marsad.registry.canonical import canonical_json, diff
+from marsad.registry.models import Agreement, Milestone, Project, ProjectCommune, ProjectVersion
+from marsad.registry.services import (
+    NotPermitted,
+    PartyInput,
+    agreement_create,
+    agreement_update,
+    milestone_set,
+    project_publish,
+    project_record,
+    project_update,
+    project_withdraw,
+    public_id_for,
+    records_apply,
+)
+
+from .records import ADMIN_SCOPE, TODAY, record
+
+pytestmark = pytest.mark.django_db
+ACTOR = SystemActor("test")
+
+
+def apply(records, **options):
+    options.setdefault("scope", ADMIN_SCOPE)
+    return records_apply(
+        actor=ACTOR, records=records, source_kind="command", source_id="t-1", today=TODAY, **options
+    )
+
+
+@pytest.fixture
+def admin_user():
+    user = user_create(actor=ACTOR, username="admin-test", password=None)
+    membership_grant(actor=ACTOR, user=user, role=Role.ADMINISTRATOR)
+    return user
+
+
+def test_create_compiles_the_project_and_writes_version_one():
+    batch = apply([record()])
+    result = batch.results[0]
+    assert (result.outcome, result.version, result.public_id) == (
+        "created",
+        1,
+        public_id_for("MA-ALOMRANE-DOE", "DOE-PU-001"),
+    )
+    project = Project.objects.get()
+    assert project.public_id.startswith("MRS-")
+    assert len(project.public_id) == 14
+    assert (project.operator.code, project.operator_ref, project.programme_id, project.status_id) == (
+        "MA-ALOMRANE-DOE",
+        "DOE-PU-001",
+        "PU",
+        "ENCO",
+    )
+    assert (project.region_code, project.province_code, project.primary_commune.code) == (
+        "12",
+        "12.391",
+        "12.391.01.01",
+    )
+    assert (project.budget, project.progress, project.committed, project.paid) == (
+        Decimal("1500000000.00"),
+        Decimal("12.50"),
+        Decimal("300000000.00"),
+        Decimal("150000000.00"),
+    )
+    assert (project.latitude, project.longitude, project.area_ha) == (
+        Decimal("23.7"),
+        Decimal("-15.93"),
+        Decimal("275"),
+    )
+    assert project.initial_planned_end == date(2030, 12, 31)
+    assert list(project.financing.values_list("partner__code", "amount").order_by("partner__code")) == [
+        ("MA-ALOMRANE-DOE", Decimal("900000000.00")),
+        ("MA-GIE-DAKHLA-SC", Decimal("600000000.00")),
+    ]
+    assert list(project.outputs.values_list("indicator_id", "target", "achieved")) == [
+        ("SUP", Decimal(275), Decimal(40))
+    ]
+    assert list(project.milestones.values_list("type_id", "actual")) == [("SIGN_CONV", date(2023, 11, 10))]
+    assert list(ProjectCommune.objects.values_list("territory__code", "is_primary", "path")) == [
+        ("12.391.01.01", True, "/12/12.391/12.391.01.01/")
+    ]
+    version = ProjectVersion.objects.get()
+    assert (
+        version.number,
+        version.source_kind,
+        version.source_id,
+        version.actor_label,
+        version.is_tombstone,
+    ) == (
+        1,
+        "command",
+        "t-1",
+        "test",
+        False,
+    )
+    assert version.sha256 == project.sha256 == result.sha256
+    document = json.loads(version.canonical)
+    assert document["id"] == project.public_id
+    assert document["budget"] == "1500000000.00"
+    assert document["progress"] == "12.50"
+    assert document["outputs"] == {"SUP": {"achieved": "40", "target": "275"}}
+
+
+def test_identical_update_is_unchanged_and_writes_nothing():
+    apply([record()])
+    events = AuditEvent.objects.count()
+    batch = apply([record(budget="1500000000")])  # the same amount written differently
+    assert (batch.results[0].outcome, batch.results[0].version) == ("unchanged", 1)
+    assert batch.counts == {
+        "received": 1,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 1,
+        "withdrawn": 0,
+        "rejected": 0,
+    }
+    assert ProjectVersion.objects.count() == 1
+    assert AuditEvent.objects.count() == events
+
+
+def test_changed_update_writes_version_two_with_its_diff():
+    apply([record()])
+    project = Project.objects.get()
+    result = project_update(
+        actor=ACTOR, project=project, record=record(budget="1600000000.00", progress="20"), today=TODAY
+    )
+    assert (result.outcome, result.version) == ("updated", 2)
+    v1, v2 = ProjectVersion.objects.order_by("number")
+    assert diff(json.loads(v1.canonical), json.loads(v2.canonical)) == [
+        {"pointer": "/budget", "before": "1500000000.00", "after": "1600000000.00"},
+        {"pointer": "/progress", "before": "12.50", "after": "20.00"},
+    ]
+    event = AuditEvent.objects.get(action="project.update")
+    assert event.changes["version"] == 2
+    assert event.changes["diff"] == diff(json.loads(v1.canonical), json.loads(v2.canonical))
+    project.refresh_from_db()
+    assert (project.version, project.budget, project.sha256) == (2, Decimal("1600000000.00"), v2.sha256)
+    assert project.warning_codes == ["financing_mismatch"]
+    assert v2.warnings[0]["code"] == "financing_mismatch"
+    assert project.initial_planned_end == date(2030, 12, 31)
+
+
+def test_child_rows_are_replaced_by_the_new_version():
+    apply([record()])
+    apply(
+        [
+            record(
+                financing={"MA-ALOMRANE-DOE": "1500000000.00"},
+                milestones={},
+                outputs={"LOTS": {"target": "900"}},
+            )
+        ]
+    )
+    project = Project.objects.get()
+    assert list(project.financing.values_list("partner__code", flat=True)) == ["MA-ALOMRANE-DOE"]
+    assert list(project.outputs.values_list("indicator_id", flat=True)) == ["LOTS"]
+    assert Milestone.objects.count() == 0
+
+
+def test_withdrawal_is_a_tombstone_version_never_a_deletion():
+    apply([record()])
+    project = Project.objects.get()
+    result = project_withdraw(actor=ACTOR, project=project, reason="Doublon de DOE-PU-000", today=TODAY)
+    assert (result.outcome, result.version) == ("withdrawn", 2)
+    project.refresh_from_db()
+    assert (project.withdrawn, project.withdrawal_reason, project.version) == (
+        True,
+        "Doublon de DOE-PU-000",
+        2,
+    )
+    tombstone = ProjectVersion.objects.get(number=2)
+    assert tombstone.is_tombstone
+    assert json.loads(tombstone.canonical) == {
+        "schema": "marsad.project/1",
+        "id": project.public_id,
+        "operator": "MA-ALOMRANE-DOE",
+        "operator_ref": "DOE-PU-001",
+        "withdrawn": True,
+        "reason": "Doublon de DOE-PU-000",
+    }
+    assert project.budget == Decimal("1500000000.00")  # the last state stays readable
+    assert AuditEvent.objects.filter(action="project.withdraw", object_id=project.public_id).count() == 1
+
+
+def test_a_batch_mixes_outcomes_and_counts_them():
+    apply([record()])
+    batch = apply(
+        [
+            record(),  # unchanged
+            record(progress="30"),  # updated
+            record(operator_ref="DOE-PU-002"),  # created
+            record(operator_ref="DOE-PU-003", progress="130"),  # rejected
+        ]
+    )
+    assert [r.outcome for r in batch.results] == ["unchanged", "updated", "created", "rejected"]
+    assert batch.counts == {
+        "received": 4,
+        "created": 1,
+        "updated": 1,
+        "unchanged": 1,
+        "withdrawn": 0,
+        "rejected": 1,
+    }
+    assert [(v.project.operator_ref, v.number) for v in batch.versions] == [
+        ("DOE-PU-001", 2),
+        ("DOE-PU-002", 1),
+    ]
+
+
+def test_dry_run_writes_nothing():
+    events = AuditEvent.objects.count()
+    batch = apply([record()], dry_run=True)
+    assert batch.results[0].outcome == "created"
+    assert batch.dry_run
+    assert (Project.objects.count(), ProjectVersion.objects.count(), AuditEvent.objects.count()) == (
+        0,
+        0,
+        events,
+    )
+
+
+def test_a_batch_costs_the_same_queries_for_one_record_or_twenty(django_assert_num_queries):
+    # Bulk writes: a fixed number of queries per batch (SQLite splits very large inserts by its
+    # parameter limit, which twenty records stay under).
+    from marsad.registry.rules import Catalogue
+
+    catalogue = Catalogue.load(today=TODAY)
+    apply([record(operator_ref="warm-up")], catalogue=catalogue)
+    with django_assert_num_queries(10):
+        apply([record(operator_ref="single")], catalogue=catalogue)
+    with django_assert_num_queries(10):
+        apply([record(operator_ref=f"many-{n}") for n in range(20)], catalogue=catalogue)
+    updates = [record(operator_ref=f"many-{n}", progress="40") for n in range(20)]
+    with django_assert_num_queries(15):
+        apply(updates, catalogue=catalogue)
+    assert ProjectVersion.objects.filter(number=2).count() == 20
+
+
+def test_hooks_receive_the_new_versions_after_commit(django_capture_on_commit_callbacks):
+    seen = []
+
+    def hook(versions):
+        seen.append([(v.project.operator_ref, v.number) for v in versions])
+
+    hooks.register_after_commit(hook)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            apply([record(), record(operator_ref="B")])
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            apply([record()])  # unchanged: nothing to tell
+        assert callbacks == []
+    finally:
+        hooks.unregister_after_commit(hook)
+    assert seen == [[("DOE-PU-001", 1), ("B", 1)]]
+
+
+def test_publication_is_audited_and_needs_permission(admin_user):
+    apply([record()])
+    project = Project.objects.get()
+    project_publish(actor=admin_user, project=project)
+    project.refresh_from_db()
+    assert project.published
+    assert project.published_at is not None
+    project_publish(actor=admin_user, project=project, published=False)
+    assert [e.action for e in AuditEvent.objects.filter(object_id=project.public_id).order_by("id")] == [
+        "project.create",
+        "project.publish",
+        "project.unpublish",
+    ]
+    viewer = user_create(actor=ACTOR, username="viewer", password=None)
+    membership_grant(
+        actor=ACTOR,
+        user=viewer,
+        role=Role.PARTNER_VIEWER,
+        organisation=Organisation.objects.get(code="MA-CR-12"),
+    )
+    with pytest.raises(NotPermitted):
+        project_publish(actor=viewer, project=project)
+
+
+def test_milestone_set_writes_a_new_version():
+    apply([record()])
+    project = Project.objects.get()
+    result = milestone_set(
+        actor=ACTOR,
+        project=project,
+        type_code="OS",
+        planned=date(2024, 3, 1),
+        actual=date(2024, 3, 15),
+        today=TODAY,
+    )
+    assert (result.outcome, result.version) == ("updated", 2)
+    assert project_record(Project.objects.get())["milestones"]["OS"] == {
+        "planned": "2024-03-01",
+        "forecast": None,
+        "actual": "2024-03-15",
+    }
+
+
+def test_agreements_are_created_updated_and_audited():
+    agreement = agreement_create(
+        actor=ACTOR,
+        reference="CONV-DAKHLA-2019",
+        title_fr="Convention de partenariat public-privé du pôle urbain de Dakhla",
+        title_ar="اتفاقية شراكة بين القطاعين العام والخاص",
+        signed_on=date(2019, 5, 10),
+        parties=[
+            PartyInput("MA-ALOMRANE", "signatory"),
+            PartyInput("MA-GIE-DAKHLA-SC", "financier", Decimal("600000000.00")),
+        ],
+    )
+    agreement_update(actor=ACTOR, agreement=agreement, parties=[PartyInput("MA-ALOMRANE", "signatory")])
+    assert list(Agreement.objects.get().parties.values_list("organisation__code", "role")) == [
+        ("MA-ALOMRANE", "signatory")
+    ]
+    update = AuditEvent.objects.get(action="agreement.update")
+    assert update.changes["before"]["parties"] == [
+        ["MA-ALOMRANE", "signatory", None, ""],
+        ["MA-GIE-DAKHLA-SC", "financier", "600000000.00", ""],
+    ]
+    assert AuditEvent.objects.filter(action="agreement.create", object_id="CONV-DAKHLA-2019").count() == 1
+    apply([record(agreement="CONV-DAKHLA-2019")])
+    assert Project.objects.get().agreement == agreement
+
+
+def test_canonical_text_matches_rfc8785_on_stored_records():
+    apply(
+        [
+            record(),
+            record(
+                operator_ref="X", title={"fr": "Cité « Al Amal » — tranche 2", "ar": "حي الأمل – الشطر 2"}
+            ),
+        ]
+    )
+    for version in ProjectVersion.objects.all():
+        document = json.loads(version.canonical)
+        assert canonical_json(document) == version.canonical
+        assert rfc8785.dumps(document).decode("utf-8") == version.canonical
