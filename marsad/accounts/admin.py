@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from marsad.audit.admin import AuditedAdminMixin
-from marsad.core.text import normalize_search
+from marsad.core.text import search_key
 
 from .models import Membership, Organisation, User
 
@@ -27,7 +27,7 @@ class OrganisationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     readonly_fields = ("search_text",)
 
     def save_model(self, request, obj, form, change):
-        obj.search_text = normalize_search(
+        obj.search_text = search_key(
             " ".join(filter(None, (obj.code, obj.acronym, obj.name_fr, obj.name_ar)))
         )
         super().save_model(request, obj, form, change)

@@ -3,7 +3,7 @@ councils and partners); users and memberships are read by administrators only.""
 
 from django.db.models import QuerySet
 
-from marsad.core.text import normalize_search
+from marsad.core.text import search_words
 
 from .models import Organisation
 from .scoping import Scope, organisation_family_ids, principal_scope, scope_q
@@ -27,7 +27,7 @@ def organisation_list(
     if parent is not None:
         organisations = organisations.filter(id__in=organisation_family_ids([parent.pk]))
     if q:
-        for word in normalize_search(q).split():
+        for word in search_words(q):
             organisations = organisations.filter(search_text__contains=word)
     return organisations
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from marsad.audit.services import audit_record
-from marsad.core.text import normalize_search
+from marsad.core.text import search_key
 from marsad.territories.models import Territory
 
 from .models import Membership, Organisation, User
@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _search_text(code: str, name_fr: str, name_ar: str, acronym: str) -> str:
-    return normalize_search(" ".join(part for part in (code, acronym, name_fr, name_ar) if part))
+    return search_key(" ".join(part for part in (code, acronym, name_fr, name_ar) if part))
 
 
 @transaction.atomic

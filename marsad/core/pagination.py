@@ -9,11 +9,12 @@ from ninja.pagination import PaginationBase
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_PAGE = 1_000_000  # keeps the offset within what the databases accept
 
 
 class PagePagination(PaginationBase):
     class Input(Schema):
-        page: int = Field(1, ge=1, description="Page number, from 1")
+        page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1")
         page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Items per page")
 
     class Output(Schema):

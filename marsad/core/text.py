@@ -36,3 +36,18 @@ def normalize_search(text: str | None) -> str:
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     stripped = stripped.translate(_ARABIC_MAP).casefold()
     return " ".join(_SEPARATORS.sub(" ", stripped).split())
+
+
+# Arabic clitics glued to the definite article: ال, وال, بال, كال, فال, and لل (لـ + الـ, whose alef
+# drops: للداخلة is "to Dakhla"). Stripped so that الداخلة, للداخلة and بالداخلة share one key.
+_ARTICLE = re.compile(r"^(?:[وفبك]?ال|لل)(?=\w{2})")
+
+
+def search_words(text: str | None) -> list[str]:
+    """Words to index and to look for in free-text search of records: the normalised words with the
+    Arabic definite article and the particles glued to it removed."""
+    return [_ARTICLE.sub("", word) for word in normalize_search(text).split()]
+
+
+def search_key(text: str | None) -> str:
+    return " ".join(search_words(text))

@@ -109,7 +109,7 @@ def flatten(document, prefix: str = "") -> dict[str, object]:
 
 def diff(before: dict | None, after: dict) -> list[dict]:
     """What changed between two documents, leaf by leaf: [{pointer, before, after}] in pointer order."""
-    old = flatten(before or {})
+    old = flatten(before) if before else {}  # a first version: every leaf is new (no root entry)
     new = flatten(after)
     changes = []
     for key in sorted(set(old) | set(new)):

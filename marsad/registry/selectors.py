@@ -12,8 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from marsad.accounts.models import Organisation
 from marsad.accounts.scoping import Scope, organisation_family_ids, principal_scope, scope_q
-from marsad.core.text import normalize_search
-from marsad.territories.models import Territory
+from marsad.core.text import search_words
 
 from .canonical import diff
 from .models import (
@@ -103,10 +102,16 @@ def project_list(principal: Any, filters: ProjectFilters | None = None) -> Query
             )
         )
     if filters.commune:
-        commune = (
-            Territory.objects.filter(code=filters.commune).values_list("path", flat=True).first() or "//"
+        # The unit and everything below it by path (Tanger's arrondissements), and the arrondissements
+        # that name it as their commune (Casablanca's sit under its prefectures of arrondissements).
+        projects = projects.filter(
+            Exists(
+                ProjectCommune.objects.filter(
+                    Q(path__contains=f"/{filters.commune}/") | Q(territory__commune_code=filters.commune),
+                    project=OuterRef("pk"),
+                )
+            )
         )
-        projects = projects.filter(_under_paths((commune,)))
     if filters.programme:
         projects = projects.filter(programme_id=filters.programme)
     if filters.status:
@@ -122,7 +127,7 @@ def project_list(principal: Any, filters: ProjectFilters | None = None) -> Query
     if filters.withdrawn is not None:
         projects = projects.filter(withdrawn=filters.withdrawn)
     if filters.q:
-        for word in normalize_search(filters.q).split():
+        for word in search_words(filters.q):
             projects = projects.filter(search_text__contains=word)
     return projects.order_by("public_id")
 

@@ -8,39 +8,13 @@ from marsad.accounts.services import (
     membership_grant,
     membership_revoke,
     organisation_save,
-    organisations_load,
     user_create,
 )
 from marsad.audit.models import AuditEvent
 from marsad.audit.services import SystemActor
-from marsad.registry.models import Indicator, MilestoneType, Programme, Status
-from marsad.registry.services import reference_load
 
 pytestmark = pytest.mark.django_db
 ACTOR = SystemActor("test")
-
-
-def test_the_reference_fixtures_are_loaded_and_idempotent():
-    assert Organisation.objects.count() == 42
-    assert (
-        Programme.objects.count(),
-        Status.objects.count(),
-        MilestoneType.objects.count(),
-        Indicator.objects.count(),
-    ) == (
-        16,
-        10,
-        14,
-        21,
-    )
-    assert Organisation.objects.get(code="MA-ALOMRANE-CS").parent.code == "MA-ALOMRANE"
-    assert Organisation.objects.filter(kind="region_council").count() == 12
-    assert Programme.objects.get(code="VSB").name_ar == "مدن بدون صفيح"
-    assert list(Status.objects.filter(is_completed=True).values_list("code", flat=True)) == ["ACHV", "LIVR"]
-    events = AuditEvent.objects.count()
-    assert organisations_load(actor=ACTOR).created == 0
-    assert sum(reference_load(actor=ACTOR).created.values()) == 0
-    assert AuditEvent.objects.count() == events
 
 
 def test_organisation_save_audits_creation_and_changes_only():

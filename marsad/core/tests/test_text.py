@@ -31,3 +31,13 @@ def test_normalize_search(typed, stored):
 
 def test_hamza_and_taa_marbuta_variants_meet():
     assert normalize_search("اصيلة") == normalize_search("أصيله") == normalize_search("أصيلة")
+
+
+def test_search_words_drop_the_arabic_article_and_its_particles():
+    from marsad.core.text import search_key, search_words
+
+    assert search_words("القطب الحضري للداخلة") == ["قطب", "حضري", "داخله"]
+    assert search_words("الداخلة") == ["داخله"]
+    assert search_words("بالدار البيضاء والرباط") == ["دار", "بيضاء", "رباط"]
+    assert search_words("Médina de Salé") == ["medina", "de", "sale"]
+    assert search_key("ال لل") == "ال لل"  # a bare article is a word of its own

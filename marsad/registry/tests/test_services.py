@@ -10,12 +10,22 @@ import rfc8785
 
 from marsad.accounts.choices import Role
 from marsad.accounts.models import Organisation
-from marsad.accounts.services import membership_grant, user_create
+from marsad.accounts.services import membership_grant, organisations_load, user_create
 from marsad.audit.models import AuditEvent
 from marsad.audit.services import SystemActor
 from marsad.registry import hooks
 from marsad.registry.canonical import canonical_json, diff
-from marsad.registry.models import Agreement, Milestone, Project, ProjectCommune, ProjectVersion
+from marsad.registry.models import (
+    Agreement,
+    Indicator,
+    Milestone,
+    MilestoneType,
+    Programme,
+    Project,
+    ProjectCommune,
+    ProjectVersion,
+    Status,
+)
 from marsad.registry.services import (
     NotPermitted,
     PartyInput,
@@ -28,6 +38,7 @@ from marsad.registry.services import (
     project_withdraw,
     public_id_for,
     records_apply,
+    reference_load,
 )
 
 from .records import ADMIN_SCOPE, TODAY, record
@@ -352,3 +363,26 @@ def test_canonical_text_matches_rfc8785_on_stored_records():
         document = json.loads(version.canonical)
         assert canonical_json(document) == version.canonical
         assert rfc8785.dumps(document).decode("utf-8") == version.canonical
+
+
+def test_the_reference_fixtures_are_loaded_and_idempotent():
+    assert Organisation.objects.count() == 42
+    assert (
+        Programme.objects.count(),
+        Status.objects.count(),
+        MilestoneType.objects.count(),
+        Indicator.objects.count(),
+    ) == (
+        16,
+        10,
+        14,
+        21,
+    )
+    assert Organisation.objects.get(code="MA-ALOMRANE-CS").parent.code == "MA-ALOMRANE"
+    assert Organisation.objects.filter(kind="region_council").count() == 12
+    assert Programme.objects.get(code="VSB").name_ar == "مدن بدون صفيح"
+    assert list(Status.objects.filter(is_completed=True).values_list("code", flat=True)) == ["ACHV", "LIVR"]
+    events = AuditEvent.objects.count()
+    assert organisations_load(actor=ACTOR).created == 0
+    assert sum(reference_load(actor=ACTOR).created.values()) == 0
+    assert AuditEvent.objects.count() == events
