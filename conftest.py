@@ -52,16 +52,21 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def marsad_server(tmp_path_factory):
-    """A real Marsad: its own SQLite file, migrated and loaded by the real commands, served over HTTP
-    on a free loopback port by a separate process, as `make demo` does (DEBUG off)."""
-    import socket
+def run_manage(env: dict, *command: str) -> str:
+    """Run a management command in the given environment; returns its output."""
     import subprocess
     import sys
-    import time
-    import urllib.request
 
+    done = subprocess.run(
+        [sys.executable, "-m", "config.manage", *command], env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def marsad_env(tmp_path_factory) -> dict:
+    """The environment of the real Marsad the browser tests talk to: its own var directory and SQLite
+    file, migrated and loaded by the real commands (territories, organisations, reference catalogue)."""
     var = tmp_path_factory.mktemp("marsad-var")
     env = {
         **os.environ,
@@ -71,9 +76,36 @@ def marsad_server(tmp_path_factory):
         "DATABASE_URL": f"sqlite:///{var / 'marsad.sqlite3'}",
     }
     env.pop("MARSAD_TEST_DATABASE_URL", None)
+    for command in (
+        ["migrate", "--noinput", "-v0"],
+        ["createcachetable"],
+        ["territories_load"],
+        ["reference_load"],
+    ):
+        run_manage(env, *command)
+    return env
+
+
+@pytest.fixture(scope="session")
+def marsad_manage(marsad_env):
+    """Run a management command against the real Marsad of the browser tests (to add a user...)."""
+    return lambda *command: run_manage(marsad_env, *command)
+
+
+@pytest.fixture(scope="session")
+def marsad_server(marsad_env):
+    """A real Marsad served over HTTP on a free loopback port by a separate process, as `make demo`
+    does (DEBUG off)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    env = marsad_env
+    var = Path(env["MARSAD_VAR_DIR"])
     manage = [sys.executable, "-m", "config.manage"]
-    for command in (["migrate", "--noinput", "-v0"], ["createcachetable"], ["territories_load"]):
-        subprocess.run([*manage, *command], env=env, check=True, capture_output=True)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
