@@ -51,12 +51,27 @@ ACTOR = SystemActor("authorization-matrix")
 # --- The world --------------------------------------------------------------------------------------------
 
 PROJECTS = {
-    "CASA-PUB": ("MA-ALOMRANE-CS", "06.141.01.0", "Restructuration du quartier Al Amal", "إعادة هيكلة حي الأمل"),
+    "CASA-PUB": (
+        "MA-ALOMRANE-CS",
+        "06.141.01.0",
+        "Restructuration du quartier Al Amal",
+        "إعادة هيكلة حي الأمل",
+    ),
     "SETTAT-PRIV": ("MA-ALOMRANE-CS", "06.461.01.15", "Lotissement Al Farah à Settat", "تجزئة الفرح بسطات"),
-    "TANGER-PRIV": ("MA-ALOMRANE-TTA", "01.511.01.0", "Mise à niveau de la médina de Tanger", "تأهيل المدينة العتيقة لطنجة"),
+    "TANGER-PRIV": (
+        "MA-ALOMRANE-TTA",
+        "01.511.01.0",
+        "Mise à niveau de la médina de Tanger",
+        "تأهيل المدينة العتيقة لطنجة",
+    ),
     "DAKHLA-PUB": ("MA-ALOMRANE-DOE", "12.391.01.01", "Pôle urbain de Dakhla", "القطب الحضري للداخلة"),
     "DAKHLA-WD": ("MA-ALOMRANE-DOE", "12.391.01.01", "Doublon du pôle urbain", "نسخة مكررة"),
-    "SALE-PRIV": ("MA-ALOMRANE-RSK", "04.441.01.0", "Réhabilitation de la médina de Salé", "تأهيل المدينة العتيقة لسلا"),
+    "SALE-PRIV": (
+        "MA-ALOMRANE-RSK",
+        "04.441.01.0",
+        "Réhabilitation de la médina de Salé",
+        "تأهيل المدينة العتيقة لسلا",
+    ),
 }
 
 
@@ -99,12 +114,25 @@ def build_world() -> World:
                 agreement={"TANGER-PRIV": "CONV-CR06", "DAKHLA-PUB": "CONV-DOE"}.get(ref),
             )
         )
-    apply = {"actor": ACTOR, "source_kind": "command", "source_id": "matrix", "scope": ADMIN_SCOPE, "today": TODAY}
+    apply = {
+        "actor": ACTOR,
+        "source_kind": "command",
+        "source_id": "matrix",
+        "scope": ADMIN_SCOPE,
+        "today": TODAY,
+    }
     batch = records_apply(records=rows, **apply)
     assert batch.counts["created"] == 6, [r.as_dict() for r in batch.results if r.issues]
     records_apply(records=[record(**{**rows[1], "progress": "30"})], **apply)  # SETTAT-PRIV has two versions
-    projects_publish(actor=ACTOR, projects=Project.objects.filter(operator_ref__in=["CASA-PUB", "DAKHLA-PUB", "DAKHLA-WD"]))
-    withdrawal = {"operator": "MA-ALOMRANE-DOE", "operator_ref": "DAKHLA-WD", "withdrawn": True, "reason": "doublon"}
+    projects_publish(
+        actor=ACTOR, projects=Project.objects.filter(operator_ref__in=["CASA-PUB", "DAKHLA-PUB", "DAKHLA-WD"])
+    )
+    withdrawal = {
+        "operator": "MA-ALOMRANE-DOE",
+        "operator_ref": "DAKHLA-WD",
+        "withdrawn": True,
+        "reason": "doublon",
+    }
     records_apply(records=[withdrawal], **apply)
 
     def person(name, role, territory=None, organisation=None, staff=False):
@@ -229,7 +257,9 @@ def test_every_route_is_known_to_the_matrix():
     assert unknown == [], f"Routes missing from ROUTES and the matrix tables: {unknown}"
     stale = sorted(r for r in ROUTES if r not in url_patterns())
     assert stale == [], f"ROUTES names routes that no longer exist: {stale}"
-    assert sorted({row[0] for row in MATRIX}) == sorted(ROUTES), "every route has rows in authorization_matrix.tsv"
+    assert sorted({row[0] for row in MATRIX}) == sorted(ROUTES), (
+        "every route has rows in authorization_matrix.tsv"
+    )
     assert {row[0] for row in LISTS} == {r for r, route in ROUTES.items() if route.items}
 
 
@@ -293,7 +323,9 @@ def listed(world: World, kind: str, response) -> list[str]:
         return sorted(item["reference"] for item in response.json()["items"])
     html = response.content.decode()
     if kind == "html-projects":
-        return sorted({world.refs[found] for found in re.findall(r'href="/fr/projets/(MRS-[0-9A-Z]{10})/"', html)})
+        return sorted(
+            {world.refs[found] for found in re.findall(r'href="/fr/projets/(MRS-[0-9A-Z]{10})/"', html)}
+        )
     return sorted(set(re.findall(r'href="/fr/conventions/([^/"]+)/"', html)))
 
 
@@ -316,7 +348,10 @@ def test_lists_show_exactly_the_scope(route):
         expected = sorted(items.split()) if items != "-" else []
         got = listed(world, kind, response)
         if got != expected or list_count(kind, response) != int(count):
-            mismatches.append(f"{route}{query} as {role}: expected {count} {expected}, got {list_count(kind, response)} {got}")
+            mismatches.append(
+                f"{route}{query} as {role}: expected {count} {expected}, "
+                f"got {list_count(kind, response)} {got}"
+            )
     assert mismatches == []
 
 
@@ -324,7 +359,9 @@ def test_admin_is_for_staff_only():
     world = build_world()
     from django.contrib import admin
 
-    changelists = [f"/admin/{model._meta.app_label}/{model._meta.model_name}/" for model in admin.site._registry]
+    changelists = [
+        f"/admin/{model._meta.app_label}/{model._meta.model_name}/" for model in admin.site._registry
+    ]
     assert len(changelists) >= 10
     for role in ROLES:
         client = client_for(world, role)
@@ -339,4 +376,5 @@ def test_api_problem_bodies_for_denied_objects():
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     body = json.loads(response.content)
-    assert body["status"] == 404 and set(body["i18n"]) == {"ar", "fr"}
+    assert body["status"] == 404
+    assert set(body["i18n"]) == {"ar", "fr"}
