@@ -28,7 +28,10 @@ def fill_french(path: Path) -> None:
         return f"{match.group(1)}msgstr {match.group(2)}"
 
     text = ENTRY.sub(identity, text).replace('"Language: \\n"', '"Language: fr\\n"')
-    text = text.replace("#, fuzzy\n", "", 1)
+    # Every entry is the identity, so gettext's guesses (fuzzy flags, previous msgids) are moot.
+    text = re.sub(r"^#, fuzzy\n", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^#, fuzzy, ", "#, ", text, flags=re.MULTILINE)
+    text = re.sub(r"^#\| .*\n", "", text, flags=re.MULTILINE)
     path.write_text(text, encoding="utf-8")
 
 

@@ -639,3 +639,36 @@ def status_incoherence(record: Record, catalogue: Catalogue) -> str | None:
     if record.actual_end is not None and not flags["cancelled"]:
         return "ended_but_open"
     return None
+
+
+def rules_markdown() -> str:
+    """The rules as a Markdown table for operators (docs/validation-rules.md is kept equal to it)."""
+    lines = [
+        "# Validation rules",
+        "",
+        "One list of rules checks every project record, whether it comes from the forms, the exchange API",
+        "or an upload. An **error** rejects the record; a **warning** keeps it and is stored on the version",
+        "it produced. Each problem names its rule's code and a JSON pointer into the record (for example",
+        "`/financing/MA-CR-06`), with its message in French and Arabic. Placeholders such as `%(value)s`",
+        "are filled with the values found.",
+        "",
+        "| Code | Severity | Message (French) | Message (Arabic) |",
+        "|---|---|---|---|",
+    ]
+    for rule in RULES.values():
+        with translation.override("fr"):
+            french = str(rule.message)
+        with translation.override("ar"):
+            arabic = str(rule.message)
+        french, arabic = french.replace("%%", "%"), arabic.replace("%%", "%")
+        lines.append(f"| `{rule.code}` | {rule.severity} | {french} | {arabic} |")
+    lines += [
+        "",
+        "Status coherence (`status_incoherent`) checks that a completed status (ACHV, LIVR) has 100 %",
+        "progress and an actual end date, that a project not yet in works (PROG, CONV, ETUD, AO) has no",
+        "progress, and that an actual end date goes with a completed or cancelled status. The financing",
+        "plan may differ from the budget by up to 1 % of the budget. Amounts are dirhams with at most two",
+        "decimals; dates are `YYYY-MM-DD`; commune codes are HCP codes of communes or arrondissements.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -239,3 +239,16 @@ def test_version_conflict():
     ]
     fresh = apply([record(progress="20")], base_versions=[1])
     assert (fresh.results[0].outcome, fresh.results[0].version) == ("updated", 2)
+
+
+def test_the_rules_document_is_up_to_date():
+    """docs/validation-rules.md is what operators read: `marsad rules_doc` rewrites it."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from marsad.registry.rules import rules_markdown
+
+    document = (Path(settings.BASE_DIR) / "docs" / "validation-rules.md").read_text(encoding="utf-8")
+    assert document == rules_markdown()
+    assert all(f"| `{code}` |" in document for code in RULES)
