@@ -13,6 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "marsad" / "locale"
 ENTRY = re.compile(r'(msgid ((?:"(?:[^"\\]|\\.)*"\n)+))msgstr ((?:"(?:[^"\\]|\\.)*"\n)+)')
+STRINGS = r'((?:"(?:[^"\\]|\\.)*"\n)+)'
+PLURAL = re.compile(rf"msgid {STRINGS}msgid_plural {STRINGS}msgstr\[0\] {STRINGS}msgstr\[1\] {STRINGS}")
 
 
 def run(*args: str) -> None:
@@ -27,7 +29,14 @@ def fill_french(path: Path) -> None:
             return match.group(0)  # the header
         return f"{match.group(1)}msgstr {match.group(2)}"
 
+    def plural_identity(match: re.Match) -> str:
+        singular, plural = match.group(1), match.group(2)
+        return f"msgid {singular}msgid_plural {plural}msgstr[0] {singular}msgstr[1] {plural}"
+
     text = ENTRY.sub(identity, text).replace('"Language: \\n"', '"Language: fr\\n"')
+    text = PLURAL.sub(plural_identity, text)
+    french_plurals = '"Plural-Forms: nplurals=2; plural=(n > 1);\\n"'
+    text = re.sub(r'"Plural-Forms: .*\\n"', lambda _: french_plurals, text)
     # Every entry is the identity, so gettext's guesses (fuzzy flags, previous msgids) are moot.
     text = re.sub(r"^#, fuzzy\n", "", text, flags=re.MULTILINE)
     text = re.sub(r"^#, fuzzy, ", "#, ", text, flags=re.MULTILINE)
@@ -44,6 +53,11 @@ def untranslated(path: Path) -> list[str]:
     for match in ENTRY.finditer(text):
         if match.group(2) != '""\n' and match.group(3) == '""\n':
             missing.append(match.group(2).strip())
+    empty_form = re.compile(
+        r'msgid_plural ("(?:[^"\\]|\\.)*")\n(?:msgstr\[\d+\] .*\n)*?msgstr\[\d+\] ""\n(?!")'
+    )
+    for match in empty_form.finditer(text):
+        missing.append(f"{match.group(1)} (a plural form)")
     return missing
 
 

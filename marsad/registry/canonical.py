@@ -10,7 +10,7 @@ import hashlib
 import json
 from decimal import Decimal
 
-from .rules import Record
+from .rules import Record, escape_pointer
 
 SCHEMA = "marsad.project/1"
 MONEY_PLACES = Decimal("0.01")
@@ -97,14 +97,20 @@ def editable_record(document: dict) -> dict:
 
 def flatten(document, prefix: str = "") -> dict[str, object]:
     """Leaves of a document by JSON pointer."""
-    from .rules import escape_pointer
+    leaves: dict[str, object] = {}
+    _flatten_into(leaves, document, prefix)
+    return leaves
 
+
+def _flatten_into(leaves: dict[str, object], document, prefix: str) -> None:
     if isinstance(document, dict) and document:
-        leaves: dict[str, object] = {}
         for key, value in document.items():
-            leaves.update(flatten(value, f"{prefix}/{escape_pointer(key)}"))
-        return leaves
-    return {prefix: document}
+            token = str(key)
+            if "~" in token or "/" in token:
+                token = escape_pointer(token)
+            _flatten_into(leaves, value, f"{prefix}/{token}")
+    else:
+        leaves[prefix] = document
 
 
 def diff(before: dict | None, after: dict) -> list[dict]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F
 from django.utils import timezone
 
 from marsad.accounts.scoping import Scope, principal_scope
@@ -50,6 +50,12 @@ from .models import (
 from .rules import Catalogue, Issue, Previous, Record, check, issue, parse
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CHILD_SECTIONS = {
+    "communes": ProjectCommune,
+    "financing": Financing,
+    "outputs": ProjectOutput,
+    "milestones": Milestone,
+}
 PROJECT_FIELDS = [
     "title_fr",
     "title_ar",
@@ -152,6 +158,7 @@ class _State:
     is_new: bool
     changed: bool = False
     record: Record | None = None
+    sections: set[str] = field(default_factory=set)  # child tables whose rows must be rewritten
 
 
 def _load_states(keys: set[tuple[str, str]], catalogue: Catalogue) -> dict[tuple[str, str], _State]:
@@ -162,16 +169,21 @@ def _load_states(keys: set[tuple[str, str]], catalogue: Catalogue) -> dict[tuple
     key_list = sorted(keys)
     for start in range(0, len(key_list), 400):
         chunk = key_list[start : start + 400]
-        condition = Q()
-        for operator, reference in chunk:
-            condition |= Q(operator_id=catalogue.organisations[operator], operator_ref=reference)
-        for project in Project.objects.filter(condition):
-            states[(code_of[project.operator_id], project.operator_ref)] = _State(project, None, is_new=False)
+        wanted = set(chunk)
+        # Two IN lists rather than an OR of pairs (which Django compiles slowly); pairs are checked here.
+        found = Project.objects.filter(
+            operator_id__in=sorted({catalogue.organisations[operator] for operator, _ in chunk}),
+            operator_ref__in=sorted({reference for _, reference in chunk}),
+        )
+        for project in found:
+            key = (code_of[project.operator_id], project.operator_ref)
+            if key in wanted:
+                states[key] = _State(project, None, is_new=False)
     if states:
-        wanted = Q()
-        for state in states.values():
-            wanted |= Q(project_id=state.project.pk, number=state.project.version)
-        by_project = dict(ProjectVersion.objects.filter(wanted).values_list("project_id", "canonical"))
+        current = ProjectVersion.objects.filter(
+            project_id__in=sorted(state.project.pk for state in states.values()), number=F("project__version")
+        )
+        by_project = dict(current.values_list("project_id", "canonical"))
         for state in states.values():
             state.document = json.loads(by_project[state.project.pk])
     return states
@@ -213,34 +225,37 @@ def _compile(project: Project, record: Record, catalogue: Catalogue, *, now: dat
         project.initial_planned_end = record.planned_end
 
 
-def _children(project: Project, record: Record, catalogue: Catalogue) -> tuple[list, list, list, list]:
-    communes = [
-        ProjectCommune(
-            project=project,
-            territory_id=catalogue.communes[code].id,
-            is_primary=code == record.primary_commune,
-            share=share,
-            path=catalogue.communes[code].path,
-        )
-        for code, share in record.communes.items()
-    ]
-    financing = [
-        Financing(project=project, partner_id=catalogue.organisations[partner], amount=amount)
-        for partner, amount in record.financing.items()
-    ]
-    outputs = [
-        ProjectOutput(
-            project=project, indicator_id=code, target=values["target"], achieved=values["achieved"]
-        )
-        for code, values in record.outputs.items()
-    ]
-    milestones = [
+def _children(project: Project, record: Record, catalogue: Catalogue, section: str) -> list:
+    """The rows of one child table (communes, financing, outputs, milestones) for a record."""
+    if section == "communes":
+        return [
+            ProjectCommune(
+                project=project,
+                territory_id=catalogue.communes[code].id,
+                is_primary=code == record.primary_commune,
+                share=share,
+                path=catalogue.communes[code].path,
+            )
+            for code, share in record.communes.items()
+        ]
+    if section == "financing":
+        return [
+            Financing(project=project, partner_id=catalogue.organisations[partner], amount=amount)
+            for partner, amount in record.financing.items()
+        ]
+    if section == "outputs":
+        return [
+            ProjectOutput(
+                project=project, indicator_id=code, target=values["target"], achieved=values["achieved"]
+            )
+            for code, values in record.outputs.items()
+        ]
+    return [
         Milestone(
             project=project, type_id=code, planned=d["planned"], forecast=d["forecast"], actual=d["actual"]
         )
         for code, d in record.milestones.items()
     ]
-    return communes, financing, outputs, milestones
 
 
 def records_apply(
@@ -343,10 +358,14 @@ def records_apply(
             project.sha256 = digest
             project.warning_codes = sorted({w["code"] for w in warnings})
             project.updated_at = now
+            if not record.withdrawn:
+                before = state.document or {}
+                state.sections |= {
+                    name for name in CHILD_SECTIONS if state.is_new or before.get(name) != document.get(name)
+                }
+                state.record = record
             state.document = document
             state.changed = True
-            if not record.withdrawn:
-                state.record = record
             versions.append(
                 ProjectVersion(
                     project=project,
@@ -419,17 +438,15 @@ def _write(
     existing = [state.project for state in changed if not state.is_new]
     Project.objects.bulk_create(new, batch_size=500)
     _update_projects(existing)
-    recompiled = [state for state in changed if state.record is not None]
-    replaced_ids = [state.project.pk for state in recompiled if not state.is_new]
-    for model in (ProjectCommune, Financing, ProjectOutput, Milestone):
-        for start in range(0, len(replaced_ids), 500):
-            model.objects.filter(project_id__in=replaced_ids[start : start + 500]).delete()
-    rows: tuple[list, list, list, list] = ([], [], [], [])
-    for state in recompiled:
-        for bucket, children in zip(rows, _children(state.project, state.record, catalogue), strict=True):
-            bucket.extend(children)
-    for model, bucket in zip((ProjectCommune, Financing, ProjectOutput, Milestone), rows, strict=True):
-        model.objects.bulk_create(bucket, batch_size=500)
+    # Child rows are rewritten only for the parts of a record that changed (a monthly report
+    # usually changes the progress and amounts, not the communes or the financing plan).
+    for name, model in CHILD_SECTIONS.items():
+        touched = [state for state in changed if name in state.sections]
+        replaced = [state.project.pk for state in touched if not state.is_new]
+        for start in range(0, len(replaced), 500):
+            model.objects.filter(project_id__in=replaced[start : start + 500]).delete()
+        rows = [row for state in touched for row in _children(state.project, state.record, catalogue, name)]
+        model.objects.bulk_create(rows, batch_size=500)
     ProjectVersion.objects.bulk_create(versions, batch_size=500)
 
 
