@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+DEMO_PROJECTS ?= 3000
+DEMO_SEED ?= 1
 
 .PHONY: demo setup install test test-sqlite test-pg lint format clean messages
 
@@ -21,12 +23,14 @@ setup: install
 	$(BIN)/marsad migrate --noinput
 	$(BIN)/marsad createcachetable
 	$(BIN)/marsad territories_load
+	$(BIN)/marsad reference_load
 
 demo: setup
+	$(BIN)/marsad demo_data --projects $(DEMO_PROJECTS) --seed $(DEMO_SEED)
 	@echo ""
 	@echo "  Marsad is running: http://$(HOST):$(PORT)/   (Ctrl+C to stop)"
-	@echo "  Territories: http://$(HOST):$(PORT)/ar/territoires/   Map: http://$(HOST):$(PORT)/fr/carte/"
-	@echo "  API: http://$(HOST):$(PORT)/api/v1/docs"
+	@echo "  Projects: http://$(HOST):$(PORT)/fr/projets/   Territories: http://$(HOST):$(PORT)/ar/territoires/"
+	@echo "  Map: http://$(HOST):$(PORT)/fr/carte/   API: http://$(HOST):$(PORT)/api/v1/docs   Admin: http://$(HOST):$(PORT)/admin/"
 	@echo ""
 	$(BIN)/marsad runserver $(HOST):$(PORT)
 
