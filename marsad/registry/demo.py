@@ -1064,7 +1064,7 @@ class Planner:
             final_share=_dec(final_share),
             pay_ratio=_dec(self.uniform(0.8, 0.95)),
             quarterly=rng.random() < P_QUARTERLY,
-            published=protected or rng.random() < P_PUBLISHED,
+            published=portfolio == "seed" or rng.random() < P_PUBLISHED,
             link_agreement=rng.random() < (0.9 if programme in ("PDR", "PRDTS") else 0.6),
             behaviour=behaviour,
             over_budget=over_budget,
