@@ -37,6 +37,7 @@ from marsad.registry.services import (
     project_record,
     project_update,
     project_withdraw,
+    projects_publish,
     public_id_for,
     records_apply,
     reference_load,
@@ -394,3 +395,17 @@ def test_the_reference_fixtures_are_loaded_and_idempotent():
     assert organisations_load(actor=ACTOR).created == 0
     assert sum(reference_load(actor=ACTOR).created.values()) == 0
     assert AuditEvent.objects.count() == events
+
+
+def test_bulk_publication_is_audited_once_per_project():
+    apply([record(), record(operator_ref="B"), record(operator_ref="C")])
+    assert projects_publish(actor=ACTOR, projects=Project.objects.filter(operator_ref__in=["B", "C"])) == 2
+    assert projects_publish(actor=ACTOR, projects=Project.objects.all()) == 1  # the one left
+    assert sorted(
+        AuditEvent.objects.filter(action="project.publish").values_list("object_label", flat=True)
+    ) == [
+        "Pôle urbain de Dakhla",
+        "Pôle urbain de Dakhla",
+        "Pôle urbain de Dakhla",
+    ]
+    assert Project.objects.filter(published=True).count() == 3
