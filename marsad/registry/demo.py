@@ -37,7 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localcontext
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -581,6 +581,8 @@ class Sites:
 
 # --- Plans: one project's whole life, drawn up front -------------------------------------------------------
 
+# Curves are computed in a fixed decimal context, whatever the caller's.
+DECIMALS = Context(prec=28, rounding=ROUND_HALF_EVEN)
 D100 = Decimal(100)
 CENT = Decimal("0.01")
 HALF = Decimal("0.5")
@@ -978,15 +980,13 @@ class Planner:
         if area is None and programme in AREAS_HA:
             low, high = AREAS_HA[programme]
             area = _dec(self.uniform(low, high), 1).normalize()
+        # The jitter is drawn even without a boundary point, so that the plans never depend on them.
+        jitter = (Decimal(rng.randrange(-2000, 2001)) / 100000, Decimal(rng.randrange(-2000, 2001)) / 100000)
         location = None
         if site.lat is not None and site.lon is not None:
-            lat = site.lat + Decimal(rng.randrange(-2000, 2001)) / 100000
-            lon = site.lon + Decimal(rng.randrange(-2000, 2001)) / 100000
-            lat = min(max(lat, Decimal("20.5")), Decimal("36"))
-            lon = min(max(lon, Decimal("-17.2")), Decimal("-1"))
+            lat = min(max(site.lat + jitter[0], Decimal("20.5")), Decimal("36"))
+            lon = min(max(site.lon + jitter[1], Decimal("-17.2")), Decimal("-1"))
             location = {"lat": _number(lat), "lon": _number(lon)}
-        else:
-            rng.randrange(2)
         communes = {site.code: {"primary": True, "share": None}}
         if programme in ("PRDTS", "PDP") and rng.random() < 0.1:
             others = [s for s in self.sites.rural_by_province.get(site.province, []) if s.code != site.code]
@@ -1646,7 +1646,8 @@ def build_plans(
     organisations = set(Organisation.objects.values_list("code", flat=True))
     organisations |= {agency_code(region) for region in REGION_SUBSIDIARY}
     planner = Planner(projects=projects, seed=seed, today=today, sites=Sites(), organisations=organisations)
-    return planner.plans()
+    with localcontext(DECIMALS):
+        return planner.plans()
 
 
 def _agencies_create(actor) -> int:
@@ -1756,7 +1757,8 @@ def demo_generate(
             if existing[key]:
                 summary.outcomes["unchanged"] += 1
             else:
-                final = plan.final(today)
+                with localcontext(DECIMALS):
+                    final = plan.final(today)
                 if final is not None:
                     finals.append(final)
             continue
@@ -1796,9 +1798,11 @@ def demo_generate(
 
     for month in sorted(buckets):
         day = _report_day(month, today)
-        records = []
-        for plan in sorted(buckets[month], key=lambda p: (p.operator, p.ref)):
-            records.append(plan.withdrawal() if month == plan.withdrawal_month else plan.record(day, month))
+        with localcontext(DECIMALS):
+            records = [
+                plan.withdrawal() if month == plan.withdrawal_month else plan.record(day, month)
+                for plan in sorted(buckets[month], key=lambda p: (p.operator, p.ref))
+            ]
         send(records, day, _month_start(month).strftime("%Y-%m"))
         summary.months += 1
     if finals:
@@ -1911,6 +1915,8 @@ def iter_records(plans: Iterable[Plan], today: date = DEMO_TODAY) -> Iterable[tu
     """Every record the plans send, in sending order within each plan: (plan, month, record)."""
     for plan in plans:
         for month in plan.months:
-            yield plan, month, plan.record(_report_day(month, today), month)
+            with localcontext(DECIMALS):
+                record = plan.record(_report_day(month, today), month)
+            yield plan, month, record
         if plan.withdrawal_month is not None:
             yield plan, plan.withdrawal_month, plan.withdrawal()
