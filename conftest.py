@@ -150,3 +150,36 @@ def browser(chromium):
         )
         yield instance
         instance.close()
+
+
+class Watched:
+    """A page whose requests and console errors are recorded; requests off the server are refused."""
+
+    def __init__(self, browser, base_url: str):
+        self.base_url = base_url
+        self.context = browser.new_context(viewport={"width": 1200, "height": 900})
+        self.page = self.context.new_page()
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base_url) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def watched(browser, marsad_server):
+    """A fresh watched page on the test server, closed afterwards."""
+    page = Watched(browser, marsad_server)
+    yield page
+    page.close()
