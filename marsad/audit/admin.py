@@ -1,23 +1,16 @@
 from django.contrib import admin
 
+from marsad.core.admin import ReadOnlyAdmin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "actor_label", "action", "object_type", "object_label", "source_kind")
     list_filter = ("actor_kind", "action", "object_type", "source_kind")
     search_fields = ("actor_label", "object_id", "object_label", "source_id", "request_id")
     date_hierarchy = "occurred_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AuditedAdminMixin:

@@ -4,6 +4,7 @@ views of projects and versions: projects change only through the services, by ne
 from django.contrib import admin
 
 from marsad.audit.admin import AuditedAdminMixin
+from marsad.core.admin import ReadOnlyAdmin
 
 from .models import (
     Agreement,
@@ -58,17 +59,6 @@ class AgreementAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("reference", "title_fr", "signed_on")
     search_fields = ("reference", "title_fr", "title_ar")
     inlines = (AgreementPartyInline,)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Project)

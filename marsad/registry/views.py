@@ -242,6 +242,14 @@ def project_detail(request, public_id: str):
     return render(request, "registry/project_detail.html", context)
 
 
+def _writable_project(request, public_id: str, scope: Scope) -> Project:
+    """A project the user reads (404 otherwise) and may change (403 otherwise)."""
+    project = _project_or_404(request, public_id)
+    if not scope.may_write_for(project.operator_id):
+        raise PermissionDenied
+    return project
+
+
 def _operators_for(scope: Scope) -> list[Organisation]:
     """The organisations the user may enter projects for."""
     if scope.is_administrator:
@@ -297,9 +305,7 @@ def project_edit(request, public_id: str):
     scope = _write_scope(request)
     if scope is None:
         return redirect_to_login(request.get_full_path())
-    project = _project_or_404(request, public_id)
-    if not scope.may_write_for(project.operator_id):
-        raise PermissionDenied
+    project = _writable_project(request, public_id, scope)
     if project.withdrawn:
         messages.error(request, _("Ce projet a été retiré ; il ne peut plus être modifié."))
         return redirect("registry:project", public_id=project.public_id)
@@ -363,9 +369,7 @@ def project_withdraw(request, public_id: str):
     scope = _write_scope(request)
     if scope is None:
         return redirect_to_login(request.get_full_path())
-    project = _project_or_404(request, public_id)
-    if not scope.may_write_for(project.operator_id):
-        raise PermissionDenied
+    project = _writable_project(request, public_id, scope)
     if project.withdrawn:
         messages.error(request, _("Ce projet est déjà retiré."))
         return redirect("registry:project", public_id=project.public_id)
