@@ -66,7 +66,10 @@ INSTALLED_APPS = [
     "marsad.territories",
     "marsad.accounts",
     "marsad.registry",
+    "marsad.exchange",
     "marsad.web",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 AUTH_USER_MODEL = "accounts.User"
@@ -173,6 +176,18 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+
+# Exchange (DESIGN §6).
+MARSAD_KEYS_DIR = Path(os.environ.get("MARSAD_KEYS_DIR", VAR_DIR / "keys"))
+MARSAD_SUBMISSION_MAX_BYTES = int(os.environ.get("MARSAD_SUBMISSION_MAX_BYTES", 16 * 1024 * 1024))
+MARSAD_SUBMISSION_MAX_RECORDS = 1000
+# How long a reserved idempotency key waits for its process before a retry may take it over.
+MARSAD_SUBMISSION_LEASE_SECONDS = int(os.environ.get("MARSAD_SUBMISSION_LEASE_SECONDS", 60))
+MARSAD_FEED_RETENTION_DAYS = int(os.environ.get("MARSAD_FEED_RETENTION_DAYS", 365))
+DATA_UPLOAD_MAX_MEMORY_SIZE = MARSAD_SUBMISSION_MAX_BYTES + 1024 * 1024
+
+# Background tasks: django-tasks with its database backend (no extra server).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LOGGING = {
     "version": 1,

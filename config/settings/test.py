@@ -1,6 +1,8 @@
 """Tests: SQLite in memory by default; MARSAD_TEST_DATABASE_URL points the suite at PostgreSQL."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import database_from_url
@@ -11,3 +13,6 @@ DATABASES = {"default": database_from_url(os.environ.get("MARSAD_TEST_DATABASE_U
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].pop("init_command", None)
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
+
+# The platform's signing keys of a test run live in a temporary folder, never in var/.
+MARSAD_KEYS_DIR = Path(tempfile.mkdtemp(prefix="marsad-test-keys-"))

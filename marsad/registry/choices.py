@@ -46,3 +46,10 @@ class Outcome(models.TextChoices):
     UNCHANGED = "unchanged", _("inchangé")
     WITHDRAWN = "withdrawn", _("retiré")
     REJECTED = "rejected", _("rejeté")
+
+
+class LedgerKind(models.TextChoices):
+    """What a ledger entry seals: an accepted version, or a receipt the platform signed."""
+
+    VERSION = "version", _("Version")
+    RECEIPT = "receipt", _("Accusé de réception")

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from marsad.accounts.models import Organisation
 from marsad.territories.models import Territory
 
-from .choices import IndicatorKind, IndicatorUnit, PartyRole, SourceKind
+from .choices import IndicatorKind, IndicatorUnit, LedgerKind, PartyRole, SourceKind
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2}
@@ -478,3 +478,71 @@ class ProjectVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} v{self.number}"
+
+
+class LedgerHead(models.Model):
+    """The chain's head: one row, locked by every append so that appends are serialised (one writer
+    at a time, on SQLite and PostgreSQL alike) and the chain never forks."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(_("dernière entrée"), default=0)
+    hash = models.CharField(_("empreinte de tête"), max_length=64)
+
+    class Meta:
+        verbose_name = _("tête du registre")
+        verbose_name_plural = _("tête du registre")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="ledger_head_single_row"),
+            models.CheckConstraint(condition=Q(seq__gte=0), name="ledger_head_seq_not_negative"),
+            models.CheckConstraint(condition=Exact(Length("hash"), 64), name="ledger_head_hash_length"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.hash[:12]}"
+
+
+class LedgerEntry(models.Model):
+    """One link of the hash chain: an accepted version or a signed receipt. Append-only; its hash
+    covers its own fields and the previous entry's hash, so an edit, a deletion or a reordering
+    breaks the chain from that entry on. Its sequence is also the change feed's cursor."""
+
+    seq = models.BigIntegerField(_("numéro d'ordre"), primary_key=True)
+    kind = models.CharField(_("nature"), max_length=16, choices=LedgerKind.choices)
+    subject = models.CharField(_("objet"), max_length=64)
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    version = models.OneToOneField(
+        ProjectVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entry"
+    )
+    number = models.PositiveIntegerField(_("version"), null=True, blank=True)
+    digest = models.CharField(_("empreinte du contenu"), max_length=64)
+    recorded_at = models.DateTimeField(_("enregistré le"))
+    prev_hash = models.CharField(_("empreinte précédente"), max_length=64)
+    hash = models.CharField(_("empreinte"), max_length=64)
+
+    class Meta:
+        verbose_name = _("entrée du registre")
+        verbose_name_plural = _("entrées du registre")
+        ordering = ["seq"]
+        constraints = [
+            models.CheckConstraint(condition=Q(seq__gte=1), name="ledger_entry_seq_positive"),
+            models.CheckConstraint(condition=Q(kind__in=LedgerKind.values), name="ledger_entry_kind_known"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=LedgerKind.VERSION)
+                    & Q(version__isnull=False, project__isnull=False, number__isnull=False)
+                )
+                | (
+                    Q(kind=LedgerKind.RECEIPT)
+                    & Q(version__isnull=True, project__isnull=True, number__isnull=True)
+                ),
+                name="ledger_entry_version_fields",
+            ),
+            models.CheckConstraint(condition=Exact(Length("hash"), 64), name="ledger_entry_hash_length"),
+            models.CheckConstraint(condition=Exact(Length("digest"), 64), name="ledger_entry_digest_length"),
+            models.UniqueConstraint(fields=["prev_hash"], name="ledger_entry_one_successor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} {self.subject}"

@@ -15,11 +15,14 @@ from marsad.accounts.scoping import Scope, organisation_family_ids, principal_sc
 from marsad.core.text import search_words
 
 from .canonical import diff
+from .choices import LedgerKind
 from .models import (
     Agreement,
     AgreementParty,
     Financing,
     Indicator,
+    LedgerEntry,
+    LedgerHead,
     Milestone,
     MilestoneType,
     Programme,
@@ -47,13 +50,13 @@ def _financed_or_signed(ids: frozenset[int]) -> Q:
 PUBLIC_PROJECTS = Q(published=True, withdrawn=False)
 
 
-def project_scope_q(scope: Scope) -> Q | None:
+def project_scope_q(scope: Scope, *, public: Q = PUBLIC_PROJECTS) -> Q | None:
     """The projects a scope may read: published ones for everybody; those under the territories of
     a territorial officer; those of a steward's operators (with subsidiaries); those a partner
     finances or whose agreement it signed; everything for national roles (None)."""
     return scope_q(
         scope,
-        public=PUBLIC_PROJECTS,
+        public=public,
         territory=_under_paths,
         operator=lambda ids: Q(operator_id__in=ids),
         partner=_financed_or_signed,
@@ -266,3 +269,29 @@ def milestone_types() -> QuerySet[MilestoneType]:
 def indicators(*, reported: bool | None = None) -> QuerySet[Indicator]:
     found = Indicator.objects.order_by("position")
     return found if reported is None else found.filter(reported=reported)
+
+
+def feed_entries(principal: Any, *, after: int, upto: int, limit: int) -> list[dict]:
+    """The version events after ``after`` and up to ``upto`` in commit order (the ledger's
+    sequence), limited to the projects ``principal`` may read; one more than ``limit`` is fetched to
+    tell whether more follow. Publication is not versioned: a project's earlier events appear to the
+    public once it is published."""
+    entries = LedgerEntry.objects.filter(kind=LedgerKind.VERSION, seq__gt=after, seq__lte=upto)
+    # A published project's withdrawal is news to the public too: the feed shows its tombstone.
+    condition = project_scope_q(principal_scope(principal), public=Q(published=True))
+    if condition is not None:
+        entries = entries.filter(project__in=Project.objects.filter(condition).values("pk"))
+    return list(
+        entries.order_by("seq").values(
+            "seq", "subject", "number", "digest", "recorded_at", "project__operator__code",
+            "project__operator_ref", "version__is_tombstone",
+        )[: limit + 1]
+    )  # fmt: skip
+
+
+def ledger_head_seq() -> int:
+    return LedgerHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+
+
+def ledger_entry_time(seq: int):
+    return LedgerEntry.objects.filter(seq=seq).values_list("recorded_at", flat=True).first()

@@ -28,7 +28,7 @@ from marsad.accounts.scoping import Scope, principal_scope
 from marsad.audit.services import actor_identity, audit_build, audit_bulk_write, audit_record
 from marsad.core.text import search_key
 
-from . import hooks
+from . import hooks, ledger
 from .canonical import canonical_json, diff, editable_record, record_document, sha256
 from .choices import Outcome, SourceKind
 from .models import (
@@ -296,6 +296,9 @@ def records_apply(
         parsed.append((index, record))
 
     with transaction.atomic():
+        # Writers queue on the ledger's lock before reading the projects' state, so two batches
+        # touching one project cannot both compute its next version.
+        head = None if dry_run else ledger.lock()
         states = _load_states({record.key for _, record in parsed}, catalogue)
         versions: list[ProjectVersion] = []
         events = []
@@ -403,6 +406,7 @@ def records_apply(
             transaction.set_rollback(True)
             return BatchResult(results, [], dry_run=True)
         _write(states, versions, catalogue)
+        ledger.append_versions(head, versions, now=now)
         audit_bulk_write(events)
         hooks.schedule(versions)
     return BatchResult(results, versions)

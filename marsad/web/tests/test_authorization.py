@@ -29,6 +29,7 @@ from marsad.accounts.choices import Role
 from marsad.accounts.models import Organisation
 from marsad.accounts.services import membership_grant, user_create
 from marsad.audit.services import SystemActor
+from marsad.exchange.services import client_create, submission_process
 from marsad.registry.models import Project
 from marsad.registry.services import PartyInput, agreement_create, projects_publish, records_apply
 from marsad.registry.tests.records import ADMIN_SCOPE, TODAY, record
@@ -80,6 +81,7 @@ class World:
     users: dict
     ids: dict  # operator_ref -> public id
     refs: dict  # public id -> operator_ref
+    submission: str = ""  # a submission of the Casablanca-Settat subsidiary's client
 
 
 def build_world() -> World:
@@ -159,7 +161,17 @@ def build_world() -> World:
         "partner_viewer": person("partner", Role.PARTNER_VIEWER, organisation="MA-CR-06"),
     }
     ids = dict(Project.objects.values_list("operator_ref", "public_id"))
-    return World(users, ids, {v: k for k, v in ids.items()})
+    cs_client, _ = client_create(
+        actor=ACTOR, client_id="si-cs", name="SI Casablanca-Settat",
+        organisation=Organisation.objects.get(code="MA-ALOMRANE-CS"),
+    )  # fmt: skip
+    casa = record(**{**rows[0], "progress": "45"})
+    processed = submission_process(
+        client=cs_client, records=[casa], base_versions=[None], idempotency_key="matrix", digest="0" * 64,
+        today=TODAY,
+    )  # fmt: skip
+    assert processed.receipt["counts"]["updated"] == 1
+    return World(users, ids, {v: k for k, v in ids.items()}, processed.receipt["submission_id"])
 
 
 # --- The routes ---------------------------------------------------------------------------------------------
@@ -196,6 +208,11 @@ ROUTES = {
     "api/v1/reference/statuses": Route("/api/v1/reference/statuses"),
     "api/v1/reference/milestone-types": Route("/api/v1/reference/milestone-types"),
     "api/v1/reference/indicators": Route("/api/v1/reference/indicators"),
+    "api/v1/exchange/submissions": Route("/api/v1/exchange/submissions"),
+    "api/v1/exchange/submissions/<submission_id>": Route("/api/v1/exchange/submissions/{submission}"),
+    "api/v1/exchange/keys": Route("/api/v1/exchange/keys"),
+    "api/v1/exchange/schema/<version>": Route("/api/v1/exchange/schema/1"),
+    "api/v1/exchange/changes": Route("/api/v1/exchange/changes?limit=1000", items="api-changes"),
     # Pages outside the language prefix
     "i18n/setlang/": Route("/i18n/setlang/"),
     "healthz": Route("/healthz"),
@@ -269,7 +286,7 @@ def test_matrix_rows_are_well_formed():
     for row in MATRIX:
         assert len(row) == 3 + len(ROLES), row
         assert row[1] in {"GET", "POST"}, row
-        assert set(row[3:]) <= {"200", "301", "302", "400", "login", "403", "404", "405"}, row
+        assert set(row[3:]) <= {"200", "301", "302", "400", "401", "login", "403", "404", "405"}, row
 
 
 def client_for(world: World, role: str) -> Client:
@@ -280,8 +297,12 @@ def client_for(world: World, role: str) -> Client:
 
 
 def call(world: World, route: str, method: str, target: str, client: Client):
-    values = {"project": "", "agreement": "", "query": ""}
-    if target.startswith("?"):
+    values = {"project": "", "agreement": "", "query": "", "submission": ""}
+    if target == "SUB":
+        values["submission"] = world.submission
+    elif target.startswith("SUB-"):
+        values["submission"] = target
+    elif target.startswith("?"):
         values["query"] = target
     elif target.startswith("CONV-"):
         values["agreement"] = target
@@ -321,6 +342,8 @@ def listed(world: World, kind: str, response) -> list[str]:
         return sorted(world.refs[item["id"]] for item in response.json()["items"])
     if kind == "api-agreements":
         return sorted(item["reference"] for item in response.json()["items"])
+    if kind == "api-changes":
+        return sorted({world.refs[event["project_id"]] for event in response.json()["events"]})
     html = response.content.decode()
     if kind == "html-projects":
         return sorted(
@@ -330,6 +353,8 @@ def listed(world: World, kind: str, response) -> list[str]:
 
 
 def list_count(kind: str, response) -> int:
+    if kind == "api-changes":  # the number of version events
+        return len(response.json()["events"])
     if kind.startswith("api-"):
         return response.json()["count"]
     match = re.search(r'data-count="(\d+)"', response.content.decode())
