@@ -19,6 +19,7 @@ urlpatterns += i18n_patterns(
     path("", include("marsad.web.urls")),
     path("", include("marsad.registry.urls")),
     path("", include("marsad.accounts.urls")),
+    path("", include("marsad.exchange.urls")),
     # The settings' LOGIN_REDIRECT_URL and LOGOUT_REDIRECT_URL name the home page "home".
     path("", web_views.home, name="home"),
     prefix_default_language=True,

@@ -18,11 +18,24 @@ from ninja import Path, Query, Router, Schema
 from ninja.security import HttpBearer
 from pydantic import Field
 
+from marsad.accounts.models import Organisation
+from marsad.accounts.scoping import organisation_family_ids
 from marsad.core.errors import Problem
 
-from . import selectors, services, signing
+from . import selectors, services, signing, webhooks
 from .models import ApiClient
-from .schemas import SCHEMA_VERSIONS, ChangesOut, KeysOut, ReceiptOut, SubmissionBody
+from .schemas import (
+    SCHEMA_VERSIONS,
+    ChangesOut,
+    DeliveryOut,
+    HealthOut,
+    KeysOut,
+    ReceiptOut,
+    SubmissionBody,
+    WebhookCreatedOut,
+    WebhookIn,
+    WebhookOut,
+)
 
 router = Router(tags=["Exchange"])
 TAG = {
@@ -334,3 +347,94 @@ def changes(request: HttpRequest, query: Query[ChangesQuery]):
             ),
         ) from error  # fmt: skip
     return page
+
+
+# --- Webhooks -----------------------------------------------------------------------------------------
+
+
+def _feed_client(request: HttpRequest) -> ApiClient:
+    client: ApiClient = request.auth
+    if not client.can_read_feed:
+        raise Problem(403, "scope-missing", _("Ce client n'est pas autorisé à lire le flux"))
+    _rate_limited(client)
+    return client
+
+
+@router.post(
+    "/exchange/webhooks",
+    auth=ClientBearer(),
+    response={201: WebhookCreatedOut},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {JSON_CONTENT_TYPE: {"schema": inline_definitions(WebhookIn.model_json_schema())}},
+        }
+    },
+    summary="Subscribe an endpoint to change notifications",
+)
+def webhook_create(request: HttpRequest):
+    """Signed like a submission. The secret (Standard Webhooks, `whsec_…`) is returned this once."""
+    client = _feed_client(request)
+    body = request.body
+    _verify_signature(request, client, body)
+    try:
+        payload = WebhookIn.model_validate_json(body)
+    except ValueError as error:
+        raise Problem(
+            422, "invalid-webhook", _("Abonnement mal formé"),
+            _("Un objet JSON avec « url » (http ou https) est attendu."),
+            errors=[{"pointer": "/url", "code": "invalid"}],
+        ) from error  # fmt: skip
+    subscription = webhooks.webhook_subscribe(actor=client, client=client, url=str(payload.url))
+    return 201, {**selectors.webhook_row(subscription), "secret": subscription.secret}
+
+
+@router.get(
+    "/exchange/webhooks", auth=ClientBearer(), response=list[WebhookOut], summary="The client's webhooks"
+)
+def webhook_list(request: HttpRequest):
+    client = _feed_client(request)
+    return [selectors.webhook_row(s) for s in selectors.client_webhooks(client)]
+
+
+@router.get(
+    "/exchange/webhooks/{webhook_id}/deliveries",
+    auth=ClientBearer(),
+    response=list[DeliveryOut],
+    summary="The delivery log of a webhook (latest 100)",
+)
+def webhook_deliveries(request: HttpRequest, webhook_id: str = Path(..., pattern=r"^WH-[0-9A-F]{12}$")):
+    client = _feed_client(request)
+    subscription = selectors.client_webhooks(client).filter(public_id=webhook_id).first()
+    if subscription is None:
+        raise Problem(404, "not-found", _("Abonnement introuvable"))
+    return selectors.webhook_deliveries(subscription)
+
+
+# --- Sync health ------------------------------------------------------------------------------------
+
+
+class HealthQuery(Schema):
+    operator: str | None = Field(
+        None, pattern=r"^MA-[A-Z0-9][A-Z0-9.\-]{0,36}$", description="With its subsidiaries."
+    )
+
+
+@router.get(
+    "/exchange/health",
+    auth=[ClientBearer(), session_or_public],
+    response=HealthOut,
+    summary="Sync health of the sending systems",
+)
+def health(request: HttpRequest, query: Query[HealthQuery]):
+    """Per client: last submission, records and rejections over 30 days, lag between a batch's as-of
+    date and its arrival, and a status (ok, silent: a daily sender quiet for 3 days, failing: most
+    records rejected, never, revoked). A client sees itself; a data steward its operators' clients;
+    national roles every client; the public none."""
+    operators = None
+    if query.operator:
+        organisation = Organisation.objects.filter(code=query.operator).first()
+        if organisation is None:
+            raise Problem(404, "not-found", _("Organisation introuvable"))
+        operators = organisation_family_ids([organisation.pk])
+    return {"operator": query.operator, "clients": selectors.sync_health(request.auth, operators=operators)}

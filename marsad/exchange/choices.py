@@ -18,3 +18,11 @@ class SubmissionChannel(models.TextChoices):
 class ClientScope(models.TextChoices):
     SUBMIT = "submit", _("Soumettre des projets")
     FEED = "feed", _("Lire le flux des changements")
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    DELIVERED = "delivered", _("Remise")
+    RETRYING = "retrying", _("Nouvel essai prévu")
+    GONE = "gone", _("Destinataire disparu (410)")
+    ABANDONED = "abandoned", _("Abandonnée après trop d'essais")

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marsad.accounts.models import Organisation
 
-from .choices import SubmissionChannel, SubmissionState
+from .choices import DeliveryState, SubmissionChannel, SubmissionState
 
 
 class ApiClient(models.Model):
@@ -118,6 +118,8 @@ class Submission(models.Model):
     # Earliest as-of date among the records, to measure the lag between a record and its arrival.
     oldest_as_of = models.DateField(_("situation la plus ancienne"), null=True, blank=True)
     receipt = models.JSONField(_("accusé de réception"), null=True, blank=True)
+    # For an uploaded file: each row's outcome and problems, located to row, column and cell.
+    upload_report = models.JSONField(_("rapport du fichier"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("soumission")
@@ -183,3 +185,79 @@ class LedgerCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seq} {self.hash[:12]}"
+
+
+class WebhookSubscription(models.Model):
+    """A client's endpoint, notified after each commit that brings versions it may read. The payload
+    is thin (the cursor range and the projects); the consumer then reads the change feed."""
+
+    public_id = models.CharField(_("identifiant"), max_length=32, unique=True)
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("adresse"), max_length=500)
+    # Standard Webhooks signs with a shared secret, which the platform must therefore keep.
+    secret = models.CharField(_("secret"), max_length=80)
+    created_at = models.DateTimeField(_("créé le"))
+    disabled_at = models.DateTimeField(_("désactivé le"), null=True, blank=True)
+    disabled_reason = models.CharField(_("motif de désactivation"), max_length=200, blank=True)
+    consecutive_gone = models.PositiveIntegerField(_("réponses 410 consécutives"), default=0)
+
+    class Meta:
+        verbose_name = _("abonnement webhook")
+        verbose_name_plural = _("abonnements webhook")
+        ordering = ["client", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(url__startswith="http://") | Q(url__startswith="https://"),
+                name="webhook_url_http",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+
+class WebhookDelivery(models.Model):
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    message_id = models.CharField(_("identifiant du message"), max_length=40, unique=True)
+    event_type = models.CharField(_("type d'évènement"), max_length=40)
+    payload = models.JSONField(_("contenu"))
+    state = models.CharField(_("état"), max_length=16, choices=DeliveryState.choices)
+    attempts = models.PositiveIntegerField(_("essais"), default=0)
+    next_attempt_at = models.DateTimeField(_("prochain essai"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créée le"), db_index=True)
+    delivered_at = models.DateTimeField(_("remise le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("remise de webhook")
+        verbose_name_plural = _("remises de webhook")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=DeliveryState.values), name="webhook_delivery_state"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP attempt of a delivery, for the subscriber's delivery log."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField(_("tenté le"))
+    status_code = models.PositiveSmallIntegerField(_("code HTTP"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("durée (ms)"), default=0)
+    error = models.CharField(_("erreur"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("essai de remise")
+        verbose_name_plural = _("essais de remise")
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.status_code or self.error}"

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSIONS = ("1",)
 
@@ -193,3 +193,59 @@ class ChangesOut(Schema):
     events: list[ChangeOut]
     next: str | None
     has_more: bool
+
+
+class WebhookIn(_Strict):
+    url: AnyHttpUrl = Field(description="L'adresse (http ou https) qui recevra les notifications.")
+
+
+class WebhookOut(Schema):
+    id: str
+    url: str
+    created_at: datetime
+    active: bool
+    disabled_at: datetime | None
+    disabled_reason: str
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str
+
+
+class AttemptOut(Schema):
+    attempted_at: datetime
+    status_code: int | None
+    duration_ms: int
+    error: str
+
+
+class DeliveryOut(Schema):
+    message_id: str
+    event_type: str
+    state: str
+    attempts: int
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+    payload: dict
+    attempt_log: list[AttemptOut]
+
+
+class ClientHealthOut(Schema):
+    client_id: str
+    name: str
+    organisation: str
+    status: Literal["ok", "silent", "failing", "never", "revoked"]
+    last_submission_at: datetime | None
+    submissions_30d: int
+    records_30d: int
+    rejected_30d: int
+    rejection_rate: float | None = Field(description="Share of records rejected over 30 days, in percent.")
+    median_lag_days: int | None = Field(
+        description="Median days between a batch's oldest as-of date and its arrival."
+    )
+
+
+class HealthOut(Schema):
+    operator: str | None
+    clients: list[ClientHealthOut]

@@ -9,14 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 
 from marsad.accounts.choices import Role
 from marsad.accounts.scoping import Scope, organisation_family_ids, principal_scope
 from marsad.registry.selectors import feed_entries, ledger_entry_time, ledger_head_seq
 
-from .models import ApiClient, ClientKey, PlatformKey, Submission
+from .models import ApiClient, ClientKey, PlatformKey, Submission, WebhookDelivery, WebhookSubscription
 
 CURSOR_PREFIX = "c1."
 
@@ -169,3 +169,129 @@ def changes(principal: Any, *, after: str | None, limit: int, now: datetime | No
     else:
         following = cursor_encode(max(upto, seq)) if max(upto, seq) else None
     return {"events": events, "next": following, "has_more": has_more}
+
+
+# --- Webhooks ----------------------------------------------------------------------------------------
+
+
+def client_webhooks(client: ApiClient):
+    return WebhookSubscription.objects.filter(client=client).order_by("created_at", "id")
+
+
+def webhook_row(subscription: WebhookSubscription) -> dict:
+    return {
+        "id": subscription.public_id,
+        "url": subscription.url,
+        "created_at": subscription.created_at,
+        "active": subscription.is_active,
+        "disabled_at": subscription.disabled_at,
+        "disabled_reason": subscription.disabled_reason,
+    }
+
+
+def webhook_deliveries(subscription: WebhookSubscription, limit: int = 100) -> list[WebhookDelivery]:
+    return list(
+        WebhookDelivery.objects.filter(subscription=subscription)
+        .prefetch_related(Prefetch("attempt_log"))
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- Sync health (DESIGN §6) ------------------------------------------------------------------------
+
+HEALTH_WINDOW = timedelta(days=30)
+SILENT_AFTER = timedelta(days=3)
+
+
+def visible_clients(principal: Any):
+    clients = ApiClient.objects.select_related("organisation")
+    if isinstance(principal, ApiClient):
+        return clients.filter(pk=principal.pk)
+    scope = principal_scope(principal)
+    if scope.is_national:
+        return clients
+    if scope.operator_ids:
+        return clients.filter(organisation_id__in=scope.operator_ids)
+    return clients.none()
+
+
+def _median(values: list[int]) -> int | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def client_health(client: ApiClient, submissions: list[dict], last: datetime | None, now: datetime) -> dict:
+    """One client's sync health from its submissions of the last 30 days (newest first) and the
+    time of its last submission ever.
+
+    - ``silent``: it used to send daily (on at least 5 of the 7 days before its last submission) and
+      has sent nothing for 3 days;
+    - ``failing``: over the last 7 days more than half of its records were rejected, or its latest
+      submission had every record rejected;
+    - ``never``: it has sent nothing yet; ``revoked``; otherwise ``ok``.
+    """
+    received = sum(s["counts"].get("received", 0) for s in submissions)
+    rejected = sum(s["counts"].get("rejected", 0) for s in submissions)
+    lags = [(s["received_at"].date() - s["oldest_as_of"]).days for s in submissions if s["oldest_as_of"]]
+    week = [s for s in submissions if s["received_at"] >= now - timedelta(days=7)]
+    week_received = sum(s["counts"].get("received", 0) for s in week)
+    week_rejected = sum(s["counts"].get("rejected", 0) for s in week)
+    if client.revoked_at is not None:
+        status = "revoked"
+    elif last is None:
+        status = "never"
+    else:
+        days_before = {
+            s["received_at"].date()
+            for s in submissions
+            if last - timedelta(days=7) <= s["received_at"] <= last
+        }
+        latest = submissions[0]["counts"] if submissions else {}
+        if len(days_before) >= 5 and now - last > SILENT_AFTER:
+            status = "silent"
+        elif (week_received and week_rejected * 2 > week_received) or (
+            latest.get("received") and latest.get("rejected") == latest.get("received")
+        ):
+            status = "failing"
+        else:
+            status = "ok"
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "organisation": client.organisation.code,
+        "status": status,
+        "last_submission_at": last,
+        "submissions_30d": len(submissions),
+        "records_30d": received,
+        "rejected_30d": rejected,
+        "rejection_rate": round(100 * rejected / received, 1) if received else None,
+        "median_lag_days": _median(lags),
+    }
+
+
+def sync_health(
+    principal: Any, *, operators: frozenset[int] | None = None, now: datetime | None = None
+) -> list:
+    """The health of the clients ``principal`` may see (of the given organisations, when given):
+    three queries whatever the number of clients."""
+    now = now or timezone.now()
+    clients = visible_clients(principal)
+    if operators is not None:
+        clients = clients.filter(organisation_id__in=operators)
+    clients = list(clients.order_by("organisation__code", "client_id"))
+    ids = [c.pk for c in clients]
+    recent: dict[int, list[dict]] = {pk: [] for pk in ids}
+    rows = Submission.objects.filter(
+        client_id__in=ids, processed_at__isnull=False, received_at__gte=now - HEALTH_WINDOW
+    )
+    for row in rows.order_by("-received_at").values("client_id", "received_at", "counts", "oldest_as_of"):
+        recent[row["client_id"]].append(row)
+    latest = dict(
+        Submission.objects.filter(client_id__in=ids, processed_at__isnull=False)
+        .values("client_id")
+        .annotate(last=Max("received_at"))
+        .values_list("client_id", "last")
+    )
+    return [client_health(c, recent[c.pk], latest.get(c.pk), now) for c in clients]

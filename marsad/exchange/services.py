@@ -434,3 +434,79 @@ def ledger_checkpoint(*, actor: Any, now: datetime | None = None) -> LedgerCheck
         object_id=str(head.seq), changes={"hash": head.hash},
     )  # fmt: skip
     return checkpoint
+
+
+# --- Uploads ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadOutcome:
+    """What the upload page shows: the file's refusal, or the receipt and one line per row."""
+
+    file_problems: list[dict]
+    rows: list[dict]
+    receipt: dict | None = None
+    submission_id: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.receipt is None
+
+
+def upload_rows(parse, receipt: dict | None) -> list[dict]:
+    """One line per spreadsheet row: the receipt's result located to rows and cells, and the rows
+    that could not be read into a record (problems found while reading the file)."""
+    lines: dict[int, dict] = {}
+    for problem in parse.problems:
+        row = problem.get("row")
+        if row is None or (row == 1 and problem.get("cell") is None):
+            continue
+        empty = {"row": row, "operator_ref": "", "outcome": "unreadable", "project_id": None, "version": None}
+        line = lines.setdefault(row, {**empty, "problems": []})
+        line["problems"].append({**problem, "severity": "error", "pointer": ""})
+    for result in (receipt or {}).get("results", []):
+        index = result["index"]
+        lines[parse.rows[index]] = {
+            "row": parse.rows[index],
+            "operator_ref": result["operator_ref"],
+            "outcome": result["outcome"],
+            "project_id": result["project_id"],
+            "version": result["version"],
+            "problems": [parse.located(index, p) for p in result["problems"]],
+        }
+    return [lines[row] for row in sorted(lines)]
+
+
+def upload_process(
+    *,
+    user: Any,
+    file_name: str,
+    data: bytes,
+    dry_run: bool = False,
+    request_id: str = "",
+    today: date | None = None,
+) -> UploadOutcome:
+    """A CSV or XLSX file through the same pipeline and receipt as the API (DESIGN §6). The file is
+    refused as a whole only when it cannot be read; otherwise its readable rows are submitted and
+    every row gets its line in the report."""
+    from .uploads import read_upload
+
+    parse = read_upload(file_name, data)
+    file_problems = [
+        p for p in parse.problems if p.get("row") is None or (p["row"] == 1 and p.get("cell") is None)
+    ]
+    if file_problems or not parse.records:
+        return UploadOutcome(file_problems, upload_rows(parse, None))
+    digest = hashlib.sha256(data).hexdigest()
+    processed = submission_process(
+        user=user, channel=SubmissionChannel.UPLOAD, records=parse.records, base_versions=parse.base_versions,
+        idempotency_key=f"upload-{digest[:32]}", digest=digest, dry_run=dry_run, file_name=file_name,
+        request_id=request_id, today=today,
+    )  # fmt: skip
+    rows = upload_rows(parse, processed.receipt)
+    submission_id = processed.receipt.get("submission_id")
+    if submission_id:
+        Submission.objects.filter(public_id=submission_id).update(
+            upload_report={"rows": rows, "format": parse.format, "encoding": parse.encoding}
+        )
+    return UploadOutcome([], rows, processed.receipt, submission_id)

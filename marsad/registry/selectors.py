@@ -295,3 +295,13 @@ def ledger_head_seq() -> int:
 
 def ledger_entry_time(seq: int):
     return LedgerEntry.objects.filter(seq=seq).values_list("recorded_at", flat=True).first()
+
+
+def ledger_entries_for_versions(principal: Any, version_ids: list[int]) -> list[tuple[int, str]]:
+    """(sequence, project id) of the given versions' ledger entries that ``principal`` may read, in
+    commit order (what a webhook tells a subscriber about)."""
+    entries = LedgerEntry.objects.filter(version_id__in=version_ids)
+    condition = project_scope_q(principal_scope(principal), public=Q(published=True))
+    if condition is not None:
+        entries = entries.filter(project__in=Project.objects.filter(condition).values("pk"))
+    return list(entries.order_by("seq").values_list("seq", "subject"))

@@ -213,6 +213,11 @@ ROUTES = {
     "api/v1/exchange/keys": Route("/api/v1/exchange/keys"),
     "api/v1/exchange/schema/<version>": Route("/api/v1/exchange/schema/1"),
     "api/v1/exchange/changes": Route("/api/v1/exchange/changes?limit=1000", items="api-changes"),
+    "api/v1/exchange/webhooks": Route("/api/v1/exchange/webhooks"),
+    "api/v1/exchange/webhooks/<webhook_id>/deliveries": Route(
+        "/api/v1/exchange/webhooks/WH-000000000000/deliveries"
+    ),
+    "api/v1/exchange/health": Route("/api/v1/exchange/health"),
     # Pages outside the language prefix
     "i18n/setlang/": Route("/i18n/setlang/"),
     "healthz": Route("/healthz"),
@@ -232,6 +237,11 @@ ROUTES = {
     "conventions/<str:reference>/": Route("/fr/conventions/{agreement}/"),
     "organisations/": Route("/fr/organisations/"),
     "organisations/<str:code>/": Route("/fr/organisations/MA-ALOMRANE-CS/"),
+    "echange/televersement/": Route("/fr/echange/televersement/"),
+    "echange/modele.xlsx": Route("/fr/echange/modele.xlsx"),
+    "echange/modele.csv": Route("/fr/echange/modele.csv"),
+    "echange/soumissions/<str:public_id>/": Route("/fr/echange/soumissions/{submission}/"),
+    "echange/organisations/<str:code>/sante/": Route("/fr/echange/organisations/MA-ALOMRANE-CS/sante/"),
     "connexion/": Route("/fr/connexion/"),
     "deconnexion/": Route("/fr/deconnexion/"),
     # Django's admin checks its own permissions (staff only); tested by its index and changelists.
