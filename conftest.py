@@ -183,3 +183,94 @@ def watched(browser, marsad_server):
     page = Watched(browser, marsad_server)
     yield page
     page.close()
+
+
+class LiveMarsad:
+    """A real Marsad for end-to-end tests of the exchange: its own database (a SQLite file, or a fresh
+    PostgreSQL database when the suite runs on PostgreSQL), loaded by the real commands, served over
+    HTTP by a separate process that tests may kill and restart."""
+
+    def __init__(self, var, database_url: str):
+        import socket
+
+        self.var = var
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+            "MARSAD_DEBUG": "0",
+            "MARSAD_VAR_DIR": str(var),
+            "DATABASE_URL": database_url,
+            "MARSAD_SUBMISSION_LEASE_SECONDS": "3",
+        }
+        self.env.pop("MARSAD_TEST_DATABASE_URL", None)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.starts = 0
+
+    def manage(self, *command: str) -> str:
+        return run_manage(self.env, *command)
+
+    def start(self) -> str:
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        self.starts += 1
+        log = open(self.var / f"server-{self.starts}.log", "wb")  # noqa: SIM115 - closed by the process's end
+        command = [sys.executable, "-m", "config.manage", "runserver", f"127.0.0.1:{self.port}", "--noreload"]
+        self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return self.url
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((self.var / f"server-{self.starts}.log").read_text()) from None
+                time.sleep(0.1)
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        self.process.wait(timeout=20)
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def marsad_live(tmp_path_factory):
+    """A live Marsad on the suite's database engine (see ``LiveMarsad``), shared by the session."""
+    import uuid
+
+    var = tmp_path_factory.mktemp("marsad-live")
+    pg_url = os.environ.get("MARSAD_TEST_DATABASE_URL", "")
+    dropped = None
+    if pg_url.startswith("postgres"):
+        import psycopg
+
+        name = f"marsad_live_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(pg_url, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        database_url = pg_url.rsplit("/", 1)[0] + "/" + name
+        dropped = name
+    else:
+        database_url = f"sqlite:///{var / 'marsad.sqlite3'}"
+    live = LiveMarsad(var, database_url)
+    for command in ("migrate --noinput -v0", "createcachetable", "territories_load", "reference_load"):
+        live.manage(*command.split())
+    live.start()
+    yield live
+    live.stop()
+    if dropped:
+        import psycopg
+
+        with psycopg.connect(pg_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')

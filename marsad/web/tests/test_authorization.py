@@ -218,6 +218,12 @@ ROUTES = {
         "/api/v1/exchange/webhooks/WH-000000000000/deliveries"
     ),
     "api/v1/exchange/health": Route("/api/v1/exchange/health"),
+    "api/v1/exports/projects.csv": Route("/api/v1/exports/projects.csv"),
+    "api/v1/exports/projects.xlsx": Route("/api/v1/exports/projects.xlsx"),
+    "api/v1/exports/projects.geojson": Route("/api/v1/exports/projects.geojson"),
+    "api/v1/exports/oc4ids.json": Route("/api/v1/exports/oc4ids.json"),
+    "api/v1/exports/iati.xml": Route("/api/v1/exports/iati.xml"),
+    "api/v1/projects/<public_id>/oc4ids.json": Route("/api/v1/projects/{project}/oc4ids.json"),
     # Pages outside the language prefix
     "i18n/setlang/": Route("/i18n/setlang/"),
     "healthz": Route("/healthz"),

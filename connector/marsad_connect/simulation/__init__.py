@@ -1,0 +1,1 @@
+"""Simulated operator information systems, for demonstrations and tests of the connector."""
