@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from . import __version__
+from . import __version__, faults
 from .signing import signature_headers
 
 log = logging.getLogger("marsad_connect")
@@ -220,6 +220,7 @@ class PlatformClient:
             if attempt == self.retry.attempts:
                 break
             delay = wait if wait is not None else self.retry.delay(attempt, self.rng)
+            faults.point("retry_wait")
             outcome.delays.append(delay)
             log.warning("Tentative %d échouée (%s) ; nouvel essai dans %.1f s", attempt, outcome.error, delay)
             if self.wait(delay):

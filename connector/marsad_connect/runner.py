@@ -22,6 +22,7 @@ from typing import Any
 import rfc8785
 
 from . import client as http
+from . import faults
 from .client import PlatformClient, describe, encode_body
 from .config import Config, ConfigError
 from .mapping import Mapped
@@ -326,6 +327,7 @@ class Runner:
             batch.idempotency_key,
             f", tentative(s) antérieure(s) : {batch.attempts}" if batch.attempts else "",
         )
+        faults.point("before_send")
         outcome = client.submit(
             batch.body,
             batch.idempotency_key,
@@ -333,6 +335,7 @@ class Runner:
             on_error=lambda error: state.record_error(batch.batch_id, error),
         )
         if outcome.kind == http.ACCEPTED:
+            faults.point("after_response")
             receipt = outcome.receipt or {}
             try:
                 if not receipt.get("submission_id"):

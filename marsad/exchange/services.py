@@ -26,6 +26,7 @@ from django.utils import timezone
 from marsad.accounts.models import Organisation
 from marsad.accounts.scoping import principal_scope
 from marsad.audit.services import audit_record
+from marsad.core import faults
 from marsad.registry import ledger
 from marsad.registry.choices import LedgerKind, SourceKind
 from marsad.registry.services import BatchResult, records_apply
@@ -377,6 +378,7 @@ def submission_process(
     try:
         with transaction.atomic():
             batch = records_apply(source_id=submission.public_id, **common)
+            faults.point("submission.before_commit")
             head = ledger.lock()  # already ours: records_apply took it in this transaction
             processed_at = timezone.now()
             receipt = signing.sign_document(
