@@ -26,14 +26,11 @@ setup: install
 	$(BIN)/marsad territories_load
 	$(BIN)/marsad reference_load
 
+# The platform with its task worker and scheduler, and the simulated Al Omrane information system
+# sending through marsad-connect every 30 seconds (scripts/demo.py); Ctrl+C stops everything.
 demo: setup
 	$(BIN)/marsad demo_data --projects $(DEMO_PROJECTS) --seed $(DEMO_SEED)
-	@echo ""
-	@echo "  Marsad is running: http://$(HOST):$(PORT)/   (Ctrl+C to stop)"
-	@echo "  Projects: http://$(HOST):$(PORT)/fr/projets/   Territories: http://$(HOST):$(PORT)/ar/territoires/"
-	@echo "  Map: http://$(HOST):$(PORT)/fr/carte/   API: http://$(HOST):$(PORT)/api/v1/docs   Admin: http://$(HOST):$(PORT)/admin/"
-	@echo ""
-	$(BIN)/marsad runserver $(HOST):$(PORT)
+	$(BIN)/python scripts/demo.py --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-pg
 
