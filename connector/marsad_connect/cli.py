@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,16 @@ from .runner import (
     parse_interval,
     run_every,
 )
-from .signing import ReceiptError, generate_key, public_key_b64, verify_receipt, write_private_key
+from .signing import (
+    KeyFileError,
+    ReceiptError,
+    generate_key,
+    load_private_key,
+    public_key_b64,
+    sign_request,
+    verify_receipt,
+    write_private_key,
+)
 from .state import State, StateError
 
 log = logging.getLogger("marsad_connect")
@@ -80,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     keygen.add_argument("--out", required=True, type=Path, help="Fichier de la clé privée à créer.")
     keygen.add_argument("--force", action="store_true", help="Remplacer un fichier existant.")
 
+    sign = commands.add_parser(
+        "sign",
+        parents=[common],
+        help="Signer le corps d'une requête (pour curl ou un autre client HTTP).",
+        description="Affiche la signature Ed25519 (base64) de « HORODATAGE.CORPS », à envoyer dans "
+        "l'en-tête Marsad-Signature avec Marsad-Timestamp.",
+    )
+    sign.add_argument("body", type=Path, metavar="CORPS.json", help="Le corps exact qui sera envoyé.")
+    sign.add_argument("--key", required=True, type=Path, help="La clé privée (PEM).")
+    sign.add_argument("--timestamp", type=int, help="Secondes Unix (par défaut : maintenant).")
+
     verify = commands.add_parser(
         "verify-receipt",
         parents=[common],
@@ -123,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # argparse exits 2 on a usage error; usage errors are code 1 here (2 means rejected records).
         return EXIT_OK if exit_.code in (0, None) else EXIT_CONFIG
     _logging(args.verbose)
-    handlers = {"run": _run, "keygen": _keygen, "verify-receipt": _verify, "status": _status}
+    handlers = {"run": _run, "keygen": _keygen, "sign": _sign, "verify-receipt": _verify, "status": _status}
     return handlers[args.command](args)
 
 
@@ -165,6 +186,18 @@ def _keygen(args: argparse.Namespace) -> int:
     log.info(
         "Clé privée écrite dans %s (0600). Enregistrez la clé publique ci-dessus sur la plateforme.", args.out
     )
+    return EXIT_OK
+
+
+def _sign(args: argparse.Namespace) -> int:
+    try:
+        key = load_private_key(args.key)
+        body = args.body.read_bytes()
+    except (OSError, ValueError, KeyFileError) as error:
+        log.error("Signature impossible : %s", error)
+        return EXIT_CONFIG
+    timestamp = args.timestamp if args.timestamp is not None else int(time.time())
+    print(sign_request(key, timestamp, body))
     return EXIT_OK
 
 

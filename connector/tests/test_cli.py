@@ -118,3 +118,18 @@ def test_the_example_configuration_loads(monkeypatch):
     assert config.source["kind"] == "sql"
     assert config.state.parts[-3:] == ("var", "alomrane", "connect-state.sqlite3")
     assert yaml.safe_load((EXAMPLES / "connect.yaml").read_text())["mapping"] == "mapping.yaml"
+
+
+def test_sign_prints_the_signature_of_timestamp_dot_body(tmp_path, capsys):
+    import base64
+
+    from marsad_connect.signing import load_private_key
+
+    key_path, body_path = tmp_path / "k.pem", tmp_path / "body.json"
+    assert main(["keygen", "--out", str(key_path)]) == 0
+    body_path.write_bytes(b'{"records":[]}')
+    capsys.readouterr()
+    assert main(["sign", "--key", str(key_path), "--timestamp", "1700000000", str(body_path)]) == 0
+    signature = base64.b64decode(capsys.readouterr().out.strip())
+    load_private_key(key_path).public_key().verify(signature, b'1700000000.{"records":[]}')
+    assert main(["sign", "--key", str(tmp_path / "missing.pem"), str(body_path)]) == 1
