@@ -45,9 +45,8 @@ def test_an_edited_receipt_is_named(submitted):
     Submission.objects.filter(pk=submission.pk).update(receipt=receipt)
     with pytest.raises(CommandError) as failure:
         verify()
-    assert str(failure.value).startswith(
-        f"Registre altéré : première entrée fautive n° 3 (l'accusé de réception {submission.public_id} a été modifié)"
-    )
+    expected = f"première entrée fautive n° 3 (l'accusé de réception {submission.public_id} a été modifié)"
+    assert str(failure.value).startswith(f"Registre altéré : {expected}")
 
 
 def test_a_deleted_entry_is_named(submitted):
