@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Path, Query, Router, Schema
+from ninja import Path, Query, Router, Schema, Status
 from ninja.security import HttpBearer
 from pydantic import Field
 
@@ -212,6 +212,7 @@ SUBMISSION_BODY = {
     "/exchange/submissions",
     auth=ClientBearer(),
     response={200: ReceiptOut, 201: ReceiptOut},
+    by_alias=True,
     openapi_extra=SUBMISSION_BODY,
     summary="Submit a batch of project records",
 )
@@ -275,6 +276,7 @@ SUBMISSION_ID = r"^SUB-\d{8}-[0-9A-F]{10}$"
     "/exchange/submissions/{submission_id}",
     auth=[ClientBearer(), session_or_public],
     response=ReceiptOut,
+    by_alias=True,
     summary="A submission's signed receipt",
 )
 def submission_detail(request: HttpRequest, submission_id: str = Path(..., pattern=SUBMISSION_ID)):
@@ -386,7 +388,7 @@ def webhook_create(request: HttpRequest):
             errors=[{"pointer": "/url", "code": "invalid"}],
         ) from error  # fmt: skip
     subscription = webhooks.webhook_subscribe(actor=client, client=client, url=str(payload.url))
-    return 201, {**selectors.webhook_row(subscription), "secret": subscription.secret}
+    return Status(201, {**selectors.webhook_row(subscription), "secret": subscription.secret})
 
 
 @router.get(

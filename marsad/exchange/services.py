@@ -279,6 +279,18 @@ def _problems(result) -> list[dict]:
     return problems
 
 
+def _printable(value):
+    """The receipt repeats what the sender wrote (references, field names in pointers); a NUL there
+    is shown as U+FFFD, since PostgreSQL's JSON cannot store it (the rules have rejected it anyway)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
+
+
 def receipt_build(
     *,
     submission_id: str | None,
@@ -307,7 +319,7 @@ def receipt_build(
         "processed_at": _iso(processed_at),
         "request_digest": f"sha256:{digest}",
         "counts": batch.counts,
-        "results": results,
+        "results": _printable(results),
         "ledger": {"seq": head_seq, "hash": head_hash},
     }
 

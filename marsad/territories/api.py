@@ -14,7 +14,7 @@ from . import selectors
 from .census import COLUMNS, DEFAULT_INDICATOR, INDICATORS, find_indicator
 from .choices import Area
 from .models import Territory
-from .schemas import FeatureCollectionOut, IndicatorOut, TerritoryDetailOut, TerritoryFilters, TerritoryOut
+from .schemas import FeatureCollectionOut, MapIndicatorOut, TerritoryDetailOut, TerritoryFilters, TerritoryOut
 
 router = Router(tags=["territories"])
 
@@ -57,7 +57,7 @@ def list_territories(request, filters: Query[TerritoryFilters]):
     return selectors.territory_list(level=filters.level, parent=parent, ancestor=ancestor, q=filters.q or "")
 
 
-@router.get("/territories/indicators", response=list[IndicatorOut], summary="Indicators the map can show")
+@router.get("/territories/indicators", response=list[MapIndicatorOut], summary="Indicators the map can show")
 def list_indicators(request):
     return list(INDICATORS.values())
 
@@ -65,6 +65,15 @@ def list_indicators(request):
 @router.get(
     "/territories/geojson",
     response={200: FeatureCollectionOut},
+    openapi_extra={
+        "responses": {
+            200: {
+                "content": {
+                    "application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollectionOut"}}
+                }
+            }
+        }
+    },
     summary="GeoJSON of a territory's children (all regions by default) with an indicator",
     description="`indicator` is a key of /territories/indicators or any census column as "
     "`<column>.<total|urban|rural>`. Properties carry the value (null where it does not apply).",

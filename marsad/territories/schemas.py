@@ -111,7 +111,7 @@ class TerritoryDetailOut(TerritoryOut):
         return obj.detail["has_boundary"]
 
 
-class IndicatorOut(Schema):
+class MapIndicatorOut(Schema):
     key: str
     name_fr: str
     name_ar: str
@@ -120,6 +120,6 @@ class IndicatorOut(Schema):
 
 class FeatureCollectionOut(Schema):
     type: Literal["FeatureCollection"]
-    indicator: IndicatorOut
+    indicator: MapIndicatorOut
     parent: AncestorOut
     features: list[dict]

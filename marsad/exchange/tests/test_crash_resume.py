@@ -13,6 +13,7 @@ Then the connector runs to completion, and the platform's projects must equal th
 with no duplicate version and a ledger that verifies. CI: 8 kills; `make stress`: 20.
 """
 
+import itertools
 import json
 import os
 import random
@@ -38,6 +39,7 @@ SEED = int(os.environ.get("MARSAD_CRASH_SEED", "20261123"))
 POINTS = ("before_send", "mid_request", "after_response", "retry_wait")
 CONNECTOR = Path(__file__).resolve().parents[3] / "connector"
 MAPPING = CONNECTOR / "examples" / "alomrane" / "mapping.yaml"
+QUERY = "SELECT * FROM operations WHERE date_maj > :watermark ORDER BY date_maj, code_operation"
 
 
 def simulate(*args: str) -> str:
@@ -59,8 +61,8 @@ class Connector:
         public = subprocess.run(keygen, check=True, capture_output=True, text=True).stdout.strip().split()[-1]
         token_file = self.folder / "token"
         self.live.manage(
-            "client", "create", "--organisation", "MA-ALOMRANE", "--client-id", client_id, "--name", client_id,
-            "--public-key", public, "--key-id", f"{client_id}-key", "--rate", "100000",
+            "client", "create", "--organisation", "MA-ALOMRANE", "--client-id", client_id,
+            "--name", client_id, "--public-key", public, "--key-id", f"{client_id}-key", "--rate", "100000",
             "--token-file", str(token_file),
         )  # fmt: skip
         self.token = token_file.read_text().strip()
@@ -75,7 +77,7 @@ class Connector:
             "batch_size": BATCH_SIZE,
             "source": {
                 "kind": "sql", "url": f"sqlite:///{self.si}", "initial_watermark": "",
-                "query": "SELECT * FROM operations WHERE date_maj > :watermark ORDER BY date_maj, code_operation",
+                "query": QUERY,
             },
             "mapping": str(MAPPING),
         }  # fmt: skip
@@ -156,9 +158,8 @@ def test_the_connector_and_the_platform_survive_kills_at_every_point(marsad_live
         for start in range(0, len(expected), 500):
             chunk = expected[start : start + 500]
             body = json.dumps({"records": chunk, "dry_run": True}, ensure_ascii=False).encode()
-            receipt = http.post(
-                f"{marsad_live.url}/api/v1/exchange/submissions", content=body, headers=client.signed_headers(body)
-            ).json()
+            url = f"{marsad_live.url}/api/v1/exchange/submissions"
+            receipt = http.post(url, content=body, headers=client.signed_headers(body)).json()
             for record, result in zip(chunk, receipt["results"], strict=True):
                 if record.get("withdrawn"):
                     codes_found = [p["code"] for p in result["problems"]]
@@ -178,7 +179,7 @@ def test_the_connector_and_the_platform_survive_kills_at_every_point(marsad_live
     for history in versions.values():
         assert [e["version"] for e in history] == list(range(1, len(history) + 1))
         digests = [e["sha256"] for e in history]
-        assert all(a != b for a, b in zip(digests, digests[1:], strict=False)), "a version written twice"
+        assert all(a != b for a, b in itertools.pairwise(digests)), "a version written twice"
     assert "Registre intègre" in marsad_live.manage("ledger_verify")
     print("\n".join(kills))
     print(f"{len(references)} source projects, {len(ours)} versions, {codes=}")

@@ -448,3 +448,16 @@ def test_a_session_user_cannot_submit():
     http = Client()
     response = http.post(PATH, data=b"{}", content_type="application/json")
     assert response.status_code == 401
+
+
+@pytest.mark.dbsensitive
+def test_a_nul_character_is_rejected_in_the_receipt_not_a_500(client, doe):
+    records = [record(operator_ref="A\u0000B"), {**record(operator_ref="C"), "x\u0000": 1}]
+    response = doe.submit(client, records)
+    assert response.status_code == 201
+    results = response.json()["results"]
+    assert (results[0]["operator_ref"], [p["code"] for p in results[0]["problems"]]) == (
+        "A\ufffdB",
+        ["malformed_text"],
+    )
+    assert [(p["code"], p["pointer"]) for p in results[1]["problems"]] == [("unknown_field", "/x\ufffd")]
