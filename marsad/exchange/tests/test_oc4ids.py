@@ -48,7 +48,9 @@ from marsad.registry.tests.records import record
 
 pytestmark = pytest.mark.django_db
 
-SHARED_SCHEMAS = Path(settings.BASE_DIR).parent / "shared" / "schemas"
+# The shared folder beside the repository; MARSAD_SHARED_DIR points elsewhere when the checkout is not there.
+SHARED_DIR = os.environ.get("MARSAD_SHARED_DIR") or Path(settings.BASE_DIR).parent / "shared"
+SHARED_SCHEMAS = Path(SHARED_DIR) / "schemas"
 OC4IDS_DIR = SHARED_SCHEMAS / "oc4ids-0.9.5"
 SYSTEM = SystemActor("test")
 TODAY = date(2026, 10, 31)
