@@ -49,6 +49,13 @@ MONEY_UNITS = {
 SCALES = {"unit": Decimal(1), "million": Decimal(1_000_000), "billion": Decimal(1_000_000_000)}
 
 
+def page_language() -> str:
+    """The language of the page being served: "ar" or "fr"."""
+    from django.utils.translation import get_language
+
+    return "ar" if (get_language() or "").startswith("ar") else "fr"
+
+
 def _language(language: str | None) -> str:
     code = (language or "fr").split("-")[0].lower()
     return code if code in MONTHS else "fr"

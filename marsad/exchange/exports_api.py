@@ -15,8 +15,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from ninja import Query, Router
 
-from marsad.registry.api import _filters as project_filters
-from marsad.registry.api import _project_or_404
+from marsad.registry.api import project_filters, project_or_404
 from marsad.registry.schemas import ProjectQuery
 
 from .interchange import iati, oc4ids, opendata, public_projects, with_relations
@@ -145,7 +144,7 @@ def projects_iati(request, filters: Query[ProjectQuery]):
     openapi_extra=_documented(JSON, "OC4IDS project package", {"type": "object"}),
 )
 def project_oc4ids(request, public_id: str):
-    project = _project_or_404(request, public_id)
+    project = project_or_404(request, public_id)
     document = oc4ids.package([project], published_date=project.updated_at, uri=request.build_absolute_uri())
     chunks = iter([oc4ids.dumps(document).encode()])
     return _download(chunks, JSON, f"{project.public_id}-oc4ids.json")

@@ -391,7 +391,7 @@ def submission_process(
         with transaction.atomic():
             batch = records_apply(source_id=submission.public_id, **common)
             faults.point("submission.before_commit")
-            head = ledger.lock()  # already ours: records_apply took it in this transaction
+            head = batch.head  # locked by records_apply until this transaction commits
             processed_at = timezone.now()
             receipt = signing.sign_document(
                 receipt_build(

@@ -9,12 +9,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
 from marsad.accounts import selectors as accounts_selectors
 from marsad.accounts.models import Organisation
 from marsad.accounts.scoping import organisation_family_ids, principal_scope
+from marsad.core import formatting
 
 from . import selectors, services, uploads
 from .forms import UploadForm
@@ -22,8 +22,7 @@ from .forms import UploadForm
 OUTCOMES = ("created", "updated", "unchanged", "withdrawn", "rejected")
 
 
-def _language() -> str:
-    return "ar" if (get_language() or "").startswith("ar") else "fr"
+_language = formatting.page_language
 
 
 def _localised(rows: list[dict], language: str) -> list[dict]:

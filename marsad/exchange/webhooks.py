@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from marsad.audit.services import audit_record
+from marsad.audit.services import SystemActor, audit_record
 from marsad.registry.selectors import ledger_entries_for_versions
 
 from .choices import DeliveryState
@@ -159,8 +159,6 @@ def deliver(
                 consecutive_gone=subscription.consecutive_gone
             )
             if subscription.consecutive_gone >= _setting("MARSAD_WEBHOOK_GONE_LIMIT", 3):
-                from marsad.audit.services import SystemActor
-
                 webhook_disable(
                     actor=SystemActor("webhooks"), subscription=subscription,
                     reason=f"{subscription.consecutive_gone} réponses 410 consécutives", now=now,

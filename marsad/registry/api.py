@@ -133,7 +133,7 @@ def _project_not_found() -> Problem:
     return _not_found(_("Projet introuvable"), _("Aucun projet accessible ne porte cet identifiant."))
 
 
-def _filters(request, query: ProjectQuery) -> selectors.ProjectFilters:
+def project_filters(request, query: ProjectQuery) -> selectors.ProjectFilters:
     """The selector's filters from the query, each code checked: one that names nothing is a 422."""
     for name in ("region", "province", "commune"):
         code = getattr(query, name)
@@ -166,7 +166,7 @@ def _filters(request, query: ProjectQuery) -> selectors.ProjectFilters:
     )
 
 
-def _project_or_404(request, public_id: str) -> Project:
+def project_or_404(request, public_id: str) -> Project:
     if not _well_formed(PUBLIC_ID, public_id):
         raise _project_not_found()
     try:
@@ -218,7 +218,7 @@ def _version_out(view, *, public: bool, document: bool = False) -> dict:
 )
 @paginate(PagePagination)
 def list_projects(request, filters: Query[ProjectQuery]):
-    return selectors.project_list(request.user, _filters(request, filters))
+    return selectors.project_list(request.user, project_filters(request, filters))
 
 
 @router.get(
@@ -229,7 +229,7 @@ def list_projects(request, filters: Query[ProjectQuery]):
     description="404 when the project does not exist or is out of the principal's scope. " + SCOPING,
 )
 def project_detail(request, public_id: str):
-    project = _project_or_404(request, public_id)
+    project = project_or_404(request, public_id)
     current = selectors.project_versions(project).only("warnings").first()
     project.current_warnings = current.warnings if current else []
     return project

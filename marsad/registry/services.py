@@ -37,6 +37,7 @@ from .models import (
     AgreementParty,
     Financing,
     Indicator,
+    LedgerHead,
     Milestone,
     MilestoneType,
     Programme,
@@ -142,6 +143,7 @@ class BatchResult:
     results: list[RecordResult]
     versions: list[ProjectVersion]
     dry_run: bool = False
+    head: LedgerHead | None = None  # the ledger's head after this batch (locked until commit)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -409,7 +411,7 @@ def records_apply(
         ledger.append_versions(head, versions, now=now)
         audit_bulk_write(events)
         hooks.schedule(versions)
-    return BatchResult(results, versions)
+    return BatchResult(results, versions, head=head)
 
 
 def _update_projects(projects: list[Project]) -> None:

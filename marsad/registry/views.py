@@ -16,7 +16,6 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,8 +34,7 @@ PAGE_SIZE = 50
 HUNDRED = Decimal(100)
 
 
-def _language() -> str:
-    return "ar" if (get_language() or "").startswith("ar") else "fr"
+_language = formatting.page_language
 
 
 def _project_or_404(request, public_id: str) -> Project:

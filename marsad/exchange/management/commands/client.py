@@ -1,10 +1,11 @@
 """marsad client: register an operator's sending systems, manage their keys and tokens."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from rich.console import Console
 from rich.table import Table
 
@@ -12,6 +13,7 @@ from marsad.accounts.models import Organisation
 from marsad.audit.services import SystemActor
 from marsad.exchange import services
 from marsad.exchange.models import ApiClient, ClientKey
+from marsad.exchange.signing import load_public_key
 
 ACTOR = SystemActor("client")
 
@@ -23,10 +25,23 @@ def _client(client_id: str) -> ApiClient:
     return client
 
 
+CLIENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+
+
 def _public_key(options) -> str:
     if options.get("public_key_file"):
-        return Path(options["public_key_file"]).read_text(encoding="utf-8").strip()
+        try:
+            return Path(options["public_key_file"]).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"Clé publique illisible ({options['public_key_file']}) : {error}") from None
     return (options.get("public_key") or "").strip()
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
 
 
 class Command(BaseCommand):
@@ -50,7 +65,7 @@ class Command(BaseCommand):
         create.add_argument("--key-id", default="")
         create.add_argument("--no-submit", action="store_true", help="Lecture du flux seulement.")
         create.add_argument("--no-feed", action="store_true", help="Soumission seulement.")
-        create.add_argument("--rate", type=int, default=120, help="Requêtes par minute.")
+        create.add_argument("--rate", type=_positive, default=120, help="Requêtes par minute (au moins 1).")
         create.add_argument(
             "--token-file", help="Écrit le jeton dans ce fichier (0600) au lieu de l'afficher."
         )
@@ -59,7 +74,7 @@ class Command(BaseCommand):
         add.add_argument("--public-key")
         add.add_argument("--public-key-file")
         add.add_argument("--key-id", default="")
-        add.add_argument("--overlap-days", type=int, default=7)
+        add.add_argument("--overlap-days", type=int, choices=range(0, 366), metavar="0-365", default=7)
         revoke_key = sub.add_parser("key-revoke", help="Révoque une clé.")
         revoke_key.add_argument("--key", required=True)
         token = sub.add_parser("token", help="Émet un nouveau jeton (l'ancien cesse de valoir).")
@@ -83,7 +98,13 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Jeton (affiché une seule fois) : {token}")
 
+    @transaction.atomic
     def _create(self, options):
+        if not CLIENT_ID.fullmatch(options["client_id"]):
+            raise CommandError(
+                f"Identifiant de client invalide : {options['client_id']} (2 à 64 caractères : minuscules, "
+                "chiffres et tirets)."
+            )
         organisation = Organisation.objects.filter(code=options["organisation"]).first()
         if organisation is None:
             raise CommandError(f"Organisation inconnue : {options['organisation']}")
@@ -91,6 +112,14 @@ class Command(BaseCommand):
         missing = set(options["write_for"]) - {o.code for o in write_for}
         if missing:
             raise CommandError(f"Organisations inconnues : {', '.join(sorted(missing))}")
+        public_key = _public_key(options)  # read and checked before anything is written
+        try:
+            if public_key:
+                load_public_key(public_key)
+        except ValueError:
+            raise CommandError(
+                "Clé publique invalide : base64 des 32 octets d'une clé Ed25519 attendu."
+            ) from None
         try:
             client, token = services.client_create(
                 actor=ACTOR, client_id=options["client_id"], name=options["name"], organisation=organisation,
@@ -101,7 +130,7 @@ class Command(BaseCommand):
         except IntegrityError:
             raise CommandError(f"Le client {options['client_id']} existe déjà.") from None
         self.stdout.write(f"Client {client.client_id} enregistré pour {organisation.code}.")
-        if _public_key(options):
+        if public_key:
             self._add_key(client, options)
         self._token_out(token, options.get("token_file"))
 
