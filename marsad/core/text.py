@@ -25,6 +25,11 @@ _ARABIC_MAP = str.maketrans(
     }
 )
 _SEPARATORS = re.compile(r"[\W_]+", re.UNICODE)
+# The combining marks of the Basic Multilingual Plane (accents, harakat), removed in one pass; text
+# with characters beyond that plane takes the character-by-character way.
+_COMBINING = re.compile(
+    "[{}]".format("".join(re.escape(chr(c)) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c))))
+)
 
 
 def normalize_search(text: str | None) -> str:
@@ -33,7 +38,10 @@ def normalize_search(text: str | None) -> str:
         return ""
     text = text.translate(_ARABIC_MAP)
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if max(decomposed) <= "\uffff":
+        stripped = _COMBINING.sub("", decomposed)
+    else:
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     stripped = stripped.translate(_ARABIC_MAP).casefold()
     return " ".join(_SEPARATORS.sub(" ", stripped).split())
 

@@ -27,6 +27,7 @@ from marsad.accounts.models import Organisation
 from marsad.accounts.scoping import principal_scope
 from marsad.audit.services import audit_record
 from marsad.core import faults
+from marsad.core.collector import collector_paused
 from marsad.registry import ledger
 from marsad.registry.choices import LedgerKind, SourceKind
 from marsad.registry.services import BatchResult, records_apply
@@ -340,6 +341,7 @@ def _oldest_as_of(records: list) -> date | None:
     return min(found) if found else None
 
 
+@collector_paused()
 def submission_process(
     *,
     records: list,
@@ -393,14 +395,14 @@ def submission_process(
             faults.point("submission.before_commit")
             head = batch.head  # locked by records_apply until this transaction commits
             processed_at = timezone.now()
-            receipt = signing.sign_document(
+            receipt, sealed_bytes = signing.sign_document_sealed(
                 receipt_build(
                     submission_id=submission.public_id, client_id=client_id, idempotency_key=idempotency_key,
                     dry_run=False, received_at=submission.received_at, processed_at=processed_at,
                     digest=digest, batch=batch, head_seq=head.seq, head_hash=head.hash,
                 )
             )  # fmt: skip
-            sealed = hashlib.sha256(signing.canonical_bytes(receipt)).hexdigest()
+            sealed = hashlib.sha256(sealed_bytes).hexdigest()
             ledger.append(
                 head, [ledger.Pending(LedgerKind.RECEIPT, submission.public_id, sealed)], now=processed_at
             )

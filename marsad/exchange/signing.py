@@ -113,12 +113,34 @@ def canonical_bytes(document: dict) -> bytes:
     return rfc8785.dumps(document)
 
 
+def _utf16_order(key: str) -> bytes:
+    return key.encode("utf-16-be")
+
+
+def _object(members: dict[str, bytes]) -> bytes:
+    """An RFC 8785 object from its members' serialised values (names sorted by UTF-16 code units)."""
+    return (
+        b"{"
+        + b",".join(rfc8785.dumps(k) + b":" + members[k] for k in sorted(members, key=_utf16_order))
+        + b"}"
+    )
+
+
 def sign_document(document: dict) -> dict:
     """``document`` with a ``signature`` member over the canonical JSON of the rest."""
-    body = {k: v for k, v in document.items() if k != "signature"}
+    return sign_document_sealed(document)[0]
+
+
+def sign_document_sealed(document: dict) -> tuple[dict, bytes]:
+    """``document`` signed, and the canonical JSON of the signed document (what a ledger entry
+    seals). Each member's value is serialised once: the signed form is the same members and the
+    signature."""
+    members = {k: rfc8785.dumps(v) for k, v in document.items() if k != "signature"}
     key_id, private = platform_signer()
-    value = base64.b64encode(private.sign(canonical_bytes(body))).decode()
-    return {**body, "signature": {"key_id": key_id, "algorithm": ALGORITHM, "value": value}}
+    value = base64.b64encode(private.sign(_object(members))).decode()
+    signature = {"key_id": key_id, "algorithm": ALGORITHM, "value": value}
+    signed = {**{k: v for k, v in document.items() if k != "signature"}, "signature": signature}
+    return signed, _object({**members, "signature": rfc8785.dumps(signature)})
 
 
 def verify_document(document: dict, keys: dict[str, str]) -> bool:

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 
+from marsad.core import rows
+
 from .canonical import canonical_json
 from .choices import LedgerKind
 from .models import LedgerEntry, LedgerHead, ProjectVersion
@@ -97,7 +99,7 @@ def append(current: LedgerHead, items: Sequence[Pending], *, now: datetime) -> l
             )
         )
         prev = digest
-    LedgerEntry.objects.bulk_create(entries, batch_size=1000)
+    rows.insert_objects(entries, rows.concrete_names(LedgerEntry, pk=True))
     LedgerHead.objects.filter(pk=1).update(seq=seq, hash=prev)
     current.seq, current.hash = seq, prev
     return entries

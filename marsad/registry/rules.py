@@ -11,6 +11,7 @@ business rules to a parsed record, given the project's previous state when there
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -122,7 +123,10 @@ def escape_pointer(token: str) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
+@functools.lru_cache(maxsize=4096)
 def pointer(*tokens: Any) -> str:
+    """The JSON pointer of a place in a record (the same few thousand are built for every record of a
+    batch: kept)."""
     return "".join("/" + escape_pointer(str(token)) for token in tokens)
 
 

@@ -26,6 +26,8 @@ from django.utils import timezone
 
 from marsad.accounts.scoping import Scope, principal_scope
 from marsad.audit.services import actor_identity, audit_build, audit_bulk_write, audit_record
+from marsad.core import rows
+from marsad.core.collector import collector_paused
 from marsad.core.text import search_key
 
 from . import hooks, ledger
@@ -89,6 +91,9 @@ PROJECT_FIELDS = [
     "updated_at",
     "search_text",
 ]
+
+
+VERSION_COLUMNS = rows.concrete_names(ProjectVersion, pk=True)
 
 
 def local_today() -> date:
@@ -227,39 +232,37 @@ def _compile(project: Project, record: Record, catalogue: Catalogue, *, now: dat
         project.initial_planned_end = record.planned_end
 
 
-def _children(project: Project, record: Record, catalogue: Catalogue, section: str) -> list:
-    """The rows of one child table (communes, financing, outputs, milestones) for a record."""
+CHILD_COLUMNS = {
+    "communes": ("project", "territory", "is_primary", "share", "path"),
+    "financing": ("project", "partner", "amount"),
+    "outputs": ("project", "indicator", "target", "achieved"),
+    "milestones": ("project", "type", "planned", "forecast", "actual"),
+}
+
+
+def _children(project_id: int, record: Record, catalogue: Catalogue, section: str) -> list[tuple]:
+    """The rows of one child table (communes, financing, outputs, milestones) for a record, as
+    values in the order of ``CHILD_COLUMNS``."""
     if section == "communes":
+        communes = catalogue.communes
         return [
-            ProjectCommune(
-                project=project,
-                territory_id=catalogue.communes[code].id,
-                is_primary=code == record.primary_commune,
-                share=share,
-                path=catalogue.communes[code].path,
-            )
+            (project_id, communes[code].id, code == record.primary_commune, share, communes[code].path)
             for code, share in record.communes.items()
         ]
     if section == "financing":
-        return [
-            Financing(project=project, partner_id=catalogue.organisations[partner], amount=amount)
-            for partner, amount in record.financing.items()
-        ]
+        organisations = catalogue.organisations
+        return [(project_id, organisations[partner], amount) for partner, amount in record.financing.items()]
     if section == "outputs":
         return [
-            ProjectOutput(
-                project=project, indicator_id=code, target=values["target"], achieved=values["achieved"]
-            )
+            (project_id, code, values["target"], values["achieved"])
             for code, values in record.outputs.items()
         ]
     return [
-        Milestone(
-            project=project, type_id=code, planned=d["planned"], forecast=d["forecast"], actual=d["actual"]
-        )
-        for code, d in record.milestones.items()
+        (project_id, code, d["planned"], d["forecast"], d["actual"]) for code, d in record.milestones.items()
     ]
 
 
+@collector_paused()
 def records_apply(
     *,
     actor: Any,
@@ -351,8 +354,8 @@ def records_apply(
                 result.outcome = Outcome.UNCHANGED
                 result.version = project.version
                 continue
-            changes = diff(state.document, document)
             number = project.version + 1
+            earlier = state.document
             warnings = [i.as_dict() for i in result.warnings]
             result.outcome = (
                 Outcome.WITHDRAWN if record.withdrawn else Outcome.CREATED if number == 1 else Outcome.UPDATED
@@ -397,7 +400,11 @@ def records_apply(
                     object_type="registry.project",
                     object_id=project.public_id,
                     object_label=project.title_fr or project.title_ar or project.operator_ref,
-                    changes={"version": number, "sha256": digest, "diff": changes if number > 1 else []},
+                    changes={
+                        "version": number,
+                        "sha256": digest,
+                        "diff": diff(earlier, document) if number > 1 else [],
+                    },
                     source_kind=source_kind,
                     source_id=str(source_id)[:64],
                     request_id=request_id,
@@ -414,36 +421,17 @@ def records_apply(
     return BatchResult(results, versions, head=head)
 
 
-def _update_projects(projects: list[Project]) -> None:
-    """Write the compiled columns of existing projects: one prepared UPDATE run for every row
-    (executemany, one query). ``bulk_update`` builds a CASE expression per field and row, which costs
-    milliseconds per project and dominated the time of large batches."""
-    if not projects:
-        return
-    connection = transaction.get_connection()
-    fields = [Project._meta.get_field(name) for name in PROJECT_FIELDS]
-    quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - model identifiers, quoted
-        quote(Project._meta.db_table),
-        ", ".join(f"{quote(f.column)} = %s" for f in fields),
-        quote(Project._meta.pk.column),
-    )
-    rows = [
-        [f.get_db_prep_save(getattr(project, f.attname), connection) for f in fields] + [project.pk]
-        for project in projects
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
 def _write(
     states: dict[tuple[str, str], _State], versions: list[ProjectVersion], catalogue: Catalogue
 ) -> None:
     changed = [state for state in states.values() if state.changed]
     new = [state.project for state in changed if state.is_new]
     existing = [state.project for state in changed if not state.is_new]
-    Project.objects.bulk_create(new, batch_size=500)
-    _update_projects(existing)
+    for project, pk in zip(new, rows.ids_reserve(Project, len(new)), strict=True):
+        project.pk = pk
+    rows.insert_objects(new, rows.concrete_names(Project, pk=True))
+    # The compiled columns of existing projects: one prepared UPDATE for every row.
+    rows.update_objects(existing, PROJECT_FIELDS)
     # Child rows are rewritten only for the parts of a record that changed (a monthly report
     # usually changes the progress and amounts, not the communes or the financing plan).
     for name, model in CHILD_SECTIONS.items():
@@ -451,9 +439,15 @@ def _write(
         replaced = [state.project.pk for state in touched if not state.is_new]
         for start in range(0, len(replaced), 500):
             model.objects.filter(project_id__in=replaced[start : start + 500]).delete()
-        rows = [row for state in touched for row in _children(state.project, state.record, catalogue, name)]
-        model.objects.bulk_create(rows, batch_size=500)
-    ProjectVersion.objects.bulk_create(versions, batch_size=500)
+        rows.insert_rows(
+            model,
+            CHILD_COLUMNS[name],
+            [row for state in touched for row in _children(state.project.pk, state.record, catalogue, name)],
+        )
+    for version, pk in zip(versions, rows.ids_reserve(ProjectVersion, len(versions)), strict=True):
+        version.pk = pk
+        version.project = version.project  # its key is known now; the cached project stays
+    rows.insert_objects(versions, VERSION_COLUMNS)
 
 
 # --- One project at a time (forms, commands) --------------------------------------------------------------

@@ -1,0 +1,106 @@
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+
+from marsad.audit.models import AuditEvent
+from marsad.core import rows
+from marsad.registry.models import Indicator, Milestone, ProjectOutput
+
+EVENT = {
+    "occurred_at": datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+    "actor_kind": "system",
+    "actor_id": "",
+    "actor_label": "Marsad",
+    "action": "test.rows",
+    "object_type": "core.test",
+    "object_id": "1",
+    "object_label": "un",
+    "changes": {"montant": "12.50", "ar": "مشروع"},
+    "source_kind": "",
+    "source_id": "",
+    "request_id": "",
+}
+
+
+def event(**values) -> AuditEvent:
+    return AuditEvent(**{**EVENT, **values})
+
+
+def test_concrete_names_put_the_key_first_only_when_asked():
+    assert rows.concrete_names(AuditEvent, pk=True) == ("id", *EVENT)
+    assert rows.concrete_names(AuditEvent, pk=False) == tuple(EVENT)
+
+
+@pytest.mark.dbsensitive
+@pytest.mark.django_db
+def test_rows_are_inserted_with_their_values_prepared_for_the_database():
+    names = rows.concrete_names(AuditEvent, pk=False)
+    with transaction.atomic():
+        assert rows.insert_rows(AuditEvent, names, [list(EVENT.values()), list(EVENT.values())]) == 2
+    stored = AuditEvent.objects.filter(action="test.rows").values_list(
+        "occurred_at", "changes", "actor_label"
+    )
+    assert list(stored) == [(EVENT["occurred_at"], EVENT["changes"], "Marsad")] * 2
+    assert rows.insert_rows(AuditEvent, names, []) == 0
+
+
+@pytest.mark.dbsensitive
+@pytest.mark.django_db
+def test_reserved_keys_come_after_every_key_ever_given_and_are_used_as_given():
+    with transaction.atomic():
+        first = AuditEvent.objects.create(**{**EVENT, "action": "a"})
+        last = AuditEvent.objects.create(**{**EVENT, "action": "b"})
+    first_key, last_key = first.pk, last.pk
+    last.delete()  # a deleted key is never given again
+    with transaction.atomic():
+        keys = rows.ids_reserve(AuditEvent, 3)
+        assert keys == sorted(set(keys))
+        assert len(keys) == 3
+        assert keys[0] > last_key > first_key
+        events = [event(id=key, action="c") for key in keys]
+        assert rows.insert_objects(events, rows.concrete_names(AuditEvent, pk=True)) == 3
+    assert list(AuditEvent.objects.filter(action="c").order_by("id").values_list("id", flat=True)) == keys
+    assert all(not e._state.adding for e in events)
+    with transaction.atomic():
+        after = AuditEvent.objects.create(**{**EVENT, "action": "d"})
+    assert after.pk > keys[-1]
+    assert rows.ids_reserve(AuditEvent, 0) == []
+
+
+@pytest.mark.django_db
+def test_keys_are_reserved_only_inside_a_transaction():
+    # pytest-django wraps the test in a transaction; outside any, a reservation is refused.
+    atomic = connection.in_atomic_block
+    connection.in_atomic_block = False
+    try:
+        with pytest.raises(RuntimeError, match="inside a transaction"):
+            rows.ids_reserve(AuditEvent, 1)
+    finally:
+        connection.in_atomic_block = atomic
+
+
+@pytest.mark.dbsensitive
+@pytest.mark.django_db
+def test_update_objects_writes_the_named_columns_by_key():
+    indicator = Indicator.objects.get(code="MEN_TRT")
+    name_ar = indicator.name_ar
+    indicator.name_fr = "Ménages traités (révisé)"
+    indicator.name_ar = "تجربة"
+    assert rows.update_objects([indicator], ["name_fr"]) == 1
+    indicator.refresh_from_db()
+    assert (indicator.name_fr, indicator.name_ar) == ("Ménages traités (révisé)", name_ar)
+    assert rows.update_objects([], ["name_fr"]) == 0
+
+
+def test_values_of_the_right_type_pass_and_others_are_prepared():
+    amount = rows._converter(ProjectOutput._meta.get_field("target"), connection)
+    assert amount(Decimal("12.5")) == Decimal("12.5")
+    assert amount(None) is None
+    assert str(amount("12.5")) == "12.5"
+    assert rows._converter(Indicator._meta.get_field("code"), connection) is None  # text: as it is
+    assert rows._converter(ProjectOutput._meta.get_field("indicator"), connection) is None  # a code key
+    planned = rows._converter(Milestone._meta.get_field("planned"), connection)
+    assert planned(date(2026, 1, 31)) == date(2026, 1, 31)
+    assert str(planned("2026-01-31")) == "2026-01-31"
