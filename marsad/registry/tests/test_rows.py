@@ -1,3 +1,5 @@
+"""marsad.core.rows, tried on the registry's and the audit's tables (core has no models of its own to write)."""
+
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
