@@ -70,10 +70,16 @@ class Pending:
     version: ProjectVersion | None = None
 
 
-def append(current: LedgerHead, items: Sequence[Pending], *, now: datetime) -> list[LedgerEntry]:
-    """Chain ``items`` after ``current`` (which the caller locked with ``lock``) and move the head."""
+LEDGER_COLUMNS = (
+    "seq", "kind", "subject", "project", "version", "number", "digest", "recorded_at", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def append(current: LedgerHead, items: Sequence[Pending], *, now: datetime) -> int:
+    """Chain ``items`` after ``current`` (which the caller locked with ``lock``) and move the head.
+    Returns the number of entries written (one prepared statement for all of them)."""
     if not items:
-        return []
+        return 0
     entries = []
     seq, prev = current.seq, current.hash
     for item in items:
@@ -84,28 +90,18 @@ def append(current: LedgerHead, items: Sequence[Pending], *, now: datetime) -> l
             seq=seq, kind=item.kind, subject=item.subject, number=number, digest=item.digest,
             recorded_at=now, prev=prev,
         )  # fmt: skip
+        project_id, version_id = (version.project_id, version.pk) if version is not None else (None, None)
         entries.append(
-            LedgerEntry(
-                seq=seq,
-                kind=item.kind,
-                subject=item.subject,
-                project_id=version.project_id if version is not None else None,
-                version=version,
-                number=number,
-                digest=item.digest,
-                recorded_at=now,
-                prev_hash=prev,
-                hash=digest,
-            )
+            (seq, item.kind, item.subject, project_id, version_id, number, item.digest, now, prev, digest)
         )
         prev = digest
-    rows.insert_objects(entries, rows.concrete_names(LedgerEntry, pk=True))
+    rows.insert_rows(LedgerEntry, LEDGER_COLUMNS, entries)
     LedgerHead.objects.filter(pk=1).update(seq=seq, hash=prev)
     current.seq, current.hash = seq, prev
-    return entries
+    return len(entries)
 
 
-def append_versions(current: LedgerHead, versions: Iterable[ProjectVersion], *, now: datetime) -> list:
+def append_versions(current: LedgerHead, versions: Iterable[ProjectVersion], *, now: datetime) -> int:
     return append(
         current,
         [Pending(LedgerKind.VERSION, v.project.public_id, v.sha256, version=v) for v in versions],

@@ -1,4 +1,4 @@
-"""marsad.core.rows, tried on the registry's and the audit's tables (core has no models of its own to write)."""
+"""marsad.core.rows, tried on the registry's and the audit's tables (core has no models to write)."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
