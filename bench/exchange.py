@@ -377,7 +377,7 @@ STEPS = [
     ("audit events written", "marsad/audit/services.py", "audit_bulk_write"),
     ("receipt built", "marsad/exchange/services.py", "receipt_build"),
     ("receipt signed (RFC 8785 + Ed25519)", "marsad/exchange/signing.py", "sign_document"),
-    ("RFC 8785 canonical JSON (receipt, twice)", "rfc8785/_impl.py", "dumps"),
+    ("RFC 8785 canonical JSON (receipt, signed and sealed at once)", "rfc8785/_impl.py", "dumps"),
     ("response JSON", "marsad/exchange/api.py", "_json"),
 ]
 
