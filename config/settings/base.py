@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "marsad.territories",
     "marsad.accounts",
     "marsad.registry",
+    "marsad.indicators",
     "marsad.exchange",
     "marsad.web",
     "django_tasks",

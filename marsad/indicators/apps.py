@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IndicatorsConfig(AppConfig):
+    name = "marsad.indicators"
+    label = "indicators"
+    verbose_name = _("Indicateurs")
+
+    def ready(self) -> None:
+        from marsad.registry import hooks
+
+        hooks.register_after_commit(versions_committed)
+
+
+def versions_committed(versions) -> None:
+    """After a commit that wrote versions: refresh those projects' facts in the background."""
+    from .tasks import facts_refresh_task
+
+    facts_refresh_task.enqueue(sorted({v.project_id for v in versions}))

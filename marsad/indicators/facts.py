@@ -1,0 +1,129 @@
+"""Monthly facts of a project from its versions (DESIGN §7). Pure: no database.
+
+A version is a report dated by its ``as_of`` (the date its figures describe; the day it was received
+when it has none). The state of a project at the end of a month is the last report dated in or
+before that month (the highest version number among reports of the same date). States are carried
+forward month by month from the month of the first report to the month of the actual end, or the
+current month while the project runs. A withdrawn project has no facts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+CASABLANCA = ZoneInfo("Africa/Casablanca")
+
+
+@dataclass(frozen=True)
+class VersionInput:
+    number: int
+    received_at: datetime
+    is_tombstone: bool
+    canonical: str
+
+
+@dataclass(frozen=True)
+class Month:
+    """One row of ``ProjectMonth`` (the project and its operator are added by the caller)."""
+
+    month: date
+    commune_code: str  # the primary commune of the version in force
+    programme_code: str
+    operator_code: str
+    status_code: str
+    version: int
+    reported: bool
+    budget: Decimal
+    progress: Decimal | None
+    committed: Decimal | None
+    paid: Decimal | None
+    outputs: tuple[tuple[str, Decimal | None, Decimal | None], ...]  # (indicator, target, achieved)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (
+        month.replace(year=month.year + 1, month=1)
+        if month.month == 12
+        else month.replace(month=month.month + 1)
+    )
+
+
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _report_date(version: VersionInput, document: Mapping) -> date:
+    if document.get("as_of"):
+        return date.fromisoformat(document["as_of"])
+    return version.received_at.astimezone(CASABLANCA).date()
+
+
+def project_months(versions: Iterable[VersionInput], *, today: date) -> list[Month]:
+    """The monthly facts of one project from all its versions (any order), up to ``today``'s month."""
+    ordered = sorted(versions, key=lambda v: v.number)
+    if not ordered or ordered[-1].is_tombstone:
+        return []
+    reports = []
+    for version in ordered:
+        if version.is_tombstone:
+            continue
+        document = json.loads(version.canonical)
+        reports.append((_report_date(version, document), version.number, document))
+    reports.sort(key=lambda report: (report[0], report[1]))
+    current = ordered[-1]
+    latest = json.loads(current.canonical)
+    last = month_of(today)
+    if latest.get("actual_end"):
+        last = min(last, month_of(date.fromisoformat(latest["actual_end"])))
+    first = month_of(reports[0][0])
+    if first > last:
+        # Reports dated after the end (or in the future): the project shows from its first report.
+        last = first if first <= month_of(today) else None
+    if last is None:
+        return []
+    months: list[Month] = []
+    index = -1
+    month = first
+    while month <= last:
+        boundary = next_month(month)
+        reported = False
+        while index + 1 < len(reports) and reports[index + 1][0] < boundary:
+            index += 1
+            reported = reported or reports[index][0] >= month
+        _, number, document = reports[index]
+        months.append(_month(month, number, reported, document))
+        month = boundary
+    return months
+
+
+def _month(month: date, number: int, reported: bool, document: Mapping) -> Month:
+    primary = next(code for code, link in document["communes"].items() if link["primary"])
+    outputs = tuple(
+        sorted(
+            (code, _decimal(values.get("target")), _decimal(values.get("achieved")))
+            for code, values in (document.get("outputs") or {}).items()
+        )
+    )
+    return Month(
+        month=month,
+        commune_code=primary,
+        programme_code=document["programme"],
+        operator_code=document["operator"],
+        status_code=document["status"],
+        version=number,
+        reported=reported,
+        budget=Decimal(document.get("budget") or "0"),
+        progress=_decimal(document.get("progress")),
+        committed=_decimal(document.get("committed")),
+        paid=_decimal(document.get("paid")),
+        outputs=outputs,
+    )

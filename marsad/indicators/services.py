@@ -1,0 +1,221 @@
+"""Writes of the indicator engine: monthly facts and rollups, refreshed per project after each commit
+of versions and rebuilt whole by ``marsad indicators_rebuild`` (the same code path, so the same rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from marsad.accounts.models import Organisation
+from marsad.core import rows
+from marsad.registry.models import Project, ProjectVersion, Status
+from marsad.territories.models import Territory
+
+from .facts import VersionInput, project_months
+from .models import OutputMonth, ProjectMonth, Rollup
+
+MONTH_COLUMNS = (
+    "project", "month", "region_code", "province_code", "commune_code", "programme_code", "operator",
+    "status_code", "version", "reported", "budget", "progress", "committed", "paid",
+)  # fmt: skip
+OUTPUT_COLUMNS = (
+    "project", "month", "indicator", "region_code", "province_code", "programme_code", "operator", "target",
+    "achieved",
+)  # fmt: skip
+ROLLUP_COLUMNS = (
+    "month", "region_code", "province_code", "programme_code", "operator", "projects", "reported",
+    "completed", "budget", "progress_weighted", "progress_budget", "committed", "paid",
+)  # fmt: skip
+CHUNK = 500
+RollupKey = tuple[str, str, int]  # province code, programme code, operator id
+
+
+def local_today() -> date:
+    """Today in Africa/Casablanca (the platform's time zone)."""
+    return timezone.localdate()
+
+
+@dataclass
+class RefreshSummary:
+    projects: int = 0
+    months: int = 0
+    outputs: int = 0
+    rollups: int = 0
+
+
+def _places(codes: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(region code, province code) of each commune code."""
+    return {
+        code: (region, province)
+        for code, region, province in Territory.objects.filter(code__in=set(codes)).values_list(
+            "code", "region_code", "province_code"
+        )
+    }
+
+
+def facts_refresh(
+    project_ids: Iterable[int], *, today: date | None = None, rollups: bool = True
+) -> RefreshSummary:
+    """Recompute the monthly facts of these projects from their versions, and (unless ``rollups`` is
+    false) the rollups of every group they left or joined. One transaction; a fixed number of queries
+    per chunk of projects."""
+    today = today or local_today()
+    ids = sorted(set(project_ids))
+    summary = RefreshSummary(projects=len(ids))
+    operators = dict(Organisation.objects.values_list("code", "id"))
+    with transaction.atomic():
+        keys: set[RollupKey] = set()
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            keys |= set(
+                ProjectMonth.objects.filter(project_id__in=chunk)
+                .values_list("province_code", "programme_code", "operator_id")
+                .distinct()
+            )
+            ProjectMonth.objects.filter(project_id__in=chunk).delete()
+            OutputMonth.objects.filter(project_id__in=chunk).delete()
+            versions: dict[int, list[VersionInput]] = {}
+            for project_id, number, received_at, tombstone, canonical in (
+                ProjectVersion.objects.filter(project_id__in=chunk)
+                .order_by("project_id", "number")
+                .values_list("project_id", "number", "received_at", "is_tombstone", "canonical")
+            ):
+                versions.setdefault(project_id, []).append(
+                    VersionInput(number, received_at, tombstone, canonical)
+                )
+            built = {pid: project_months(items, today=today) for pid, items in versions.items()}
+            places = _places(m.commune_code for months in built.values() for m in months)
+            month_rows, output_rows = [], []
+            for project_id, months in built.items():
+                for m in months:
+                    region, province = places[m.commune_code]
+                    operator = operators[m.operator_code]
+                    keys.add((province, m.programme_code, operator))
+                    month_rows.append(
+                        (
+                            project_id,
+                            m.month,
+                            region,
+                            province,
+                            m.commune_code,
+                            m.programme_code,
+                            operator,
+                            m.status_code,
+                            m.version,
+                            m.reported,
+                            m.budget,
+                            m.progress,
+                            m.committed,
+                            m.paid,
+                        )
+                    )
+                    output_rows.extend(
+                        (
+                            project_id,
+                            m.month,
+                            code,
+                            region,
+                            province,
+                            m.programme_code,
+                            operator,
+                            target,
+                            achieved,
+                        )
+                        for code, target, achieved in m.outputs
+                    )
+            summary.months += rows.insert_rows(ProjectMonth, MONTH_COLUMNS, month_rows)
+            summary.outputs += rows.insert_rows(OutputMonth, OUTPUT_COLUMNS, output_rows)
+        if rollups:
+            summary.rollups = rollups_refresh(keys)
+    return summary
+
+
+def rollups_refresh(keys: Iterable[RollupKey] | None = None) -> int:
+    """Recompute the rollup rows of the given groups (province, programme, operator), every month;
+    all groups when ``keys`` is None. Returns the number of rollup rows written."""
+    completed = list(Status.objects.filter(is_completed=True).values_list("code", flat=True))
+    written = 0
+    if keys is None:
+        Rollup.objects.all().delete()
+        batches: list[Q | None] = [None]
+    else:
+        key_list = sorted(keys)
+        batches = []
+        for start in range(0, len(key_list), 200):
+            condition = Q()
+            for province, programme, operator in key_list[start : start + 200]:
+                condition |= Q(province_code=province, programme_code=programme, operator_id=operator)
+            batches.append(condition)
+    for condition in batches:
+        facts = ProjectMonth.objects.all()
+        if condition is not None:
+            Rollup.objects.filter(condition).delete()
+            facts = facts.filter(condition)
+        zero = Decimal(0)
+        grouped = (
+            facts.values("month", "region_code", "province_code", "programme_code", "operator_id")
+            .annotate(
+                n=Count("id"),
+                n_reported=Count("id", filter=Q(reported=True)),
+                n_completed=Count("id", filter=Q(status_code__in=completed)),
+                s_budget=Coalesce(Sum("budget"), zero),
+                s_weighted=Coalesce(Sum(F("budget") * F("progress"), filter=Q(progress__isnull=False)), zero),
+                s_progress_budget=Coalesce(Sum("budget", filter=Q(progress__isnull=False)), zero),
+                s_committed=Coalesce(Sum("committed"), zero),
+                s_paid=Coalesce(Sum("paid"), zero),
+            )
+            .order_by("month", "province_code", "programme_code", "operator_id")
+        )
+        written += rows.insert_rows(
+            Rollup,
+            ROLLUP_COLUMNS,
+            (
+                (
+                    g["month"],
+                    g["region_code"],
+                    g["province_code"],
+                    g["programme_code"],
+                    g["operator_id"],
+                    g["n"],
+                    g["n_reported"],
+                    g["n_completed"],
+                    g["s_budget"],
+                    Decimal(g["s_weighted"]),
+                    g["s_progress_budget"],
+                    g["s_committed"],
+                    g["s_paid"],
+                )
+                for g in grouped
+            ),
+        )
+    return written
+
+
+def indicators_rebuild(
+    *, today: date | None = None, progress: Callable[[int, int], None] | None = None
+) -> RefreshSummary:
+    """Recompute every fact and rollup from the versions. The same code as the incremental refresh,
+    so both give identical rows."""
+    today = today or local_today()
+    ids = list(Project.objects.order_by("pk").values_list("pk", flat=True))
+    total = RefreshSummary(projects=len(ids))
+    with transaction.atomic():
+        ProjectMonth.objects.all().delete()
+        OutputMonth.objects.all().delete()
+        Rollup.objects.all().delete()
+        for start in range(0, len(ids), CHUNK * 4):
+            part = facts_refresh(ids[start : start + CHUNK * 4], today=today, rollups=False)
+            total.months += part.months
+            total.outputs += part.outputs
+            if progress is not None:
+                progress(min(start + CHUNK * 4, len(ids)), len(ids))
+        total.rollups = rollups_refresh(None)
+    return total
