@@ -30,6 +30,7 @@ setup: install
 # sending through marsad-connect every 30 seconds (scripts/demo.py); Ctrl+C stops everything.
 demo: setup
 	$(BIN)/marsad demo_data --projects $(DEMO_PROJECTS) --seed $(DEMO_SEED)
+	$(BIN)/marsad indicators_rebuild
 	$(BIN)/python scripts/demo.py --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-pg

@@ -8,9 +8,17 @@ class IndicatorsConfig(AppConfig):
     verbose_name = _("Indicateurs")
 
     def ready(self) -> None:
+        from datetime import timedelta
+
+        from marsad.core import scheduler
         from marsad.registry import hooks
 
+        from . import tasks
+
         hooks.register_after_commit(versions_committed)
+        scheduler.register(
+            "indicators.roll_forward", every=timedelta(hours=6), enqueue=tasks.facts_roll_forward_task.enqueue
+        )
 
 
 def versions_committed(versions) -> None:

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -197,6 +197,20 @@ def rollups_refresh(keys: Iterable[RollupKey] | None = None) -> int:
             ),
         )
     return written
+
+
+def facts_roll_forward(*, today: date | None = None) -> RefreshSummary:
+    """Carry the facts of running projects into a new month: the projects whose last month of facts
+    is before ``today``'s month and that have not ended (run by the scheduler)."""
+    today = today or local_today()
+    current = today.replace(day=1)
+    behind = (
+        ProjectMonth.objects.values("project_id")
+        .annotate(last=Max("month"))
+        .filter(last__lt=current, project__withdrawn=False, project__actual_end__isnull=True)
+        .values_list("project_id", flat=True)
+    )
+    return facts_refresh(list(behind), today=today)
 
 
 def indicators_rebuild(

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from marsad.audit.services import SystemActor
 from marsad.indicators.models import OutputMonth, ProjectMonth, Rollup
-from marsad.indicators.services import facts_refresh, indicators_rebuild, rollups_refresh
+from marsad.indicators.services import facts_refresh, facts_roll_forward, indicators_rebuild, rollups_refresh
 from marsad.registry.models import Project
 from marsad.registry.services import records_apply
 from marsad.registry.tests.records import ADMIN_SCOPE, record
@@ -121,6 +121,32 @@ def test_the_rebuild_gives_the_same_rows_as_the_refreshes():
     assert snapshot() == incremental
     assert rollups_refresh(None) == summary.rollups
     assert snapshot() == incremental
+
+
+@pytest.mark.django_db
+def test_running_projects_are_carried_into_a_new_month_and_ended_ones_are_not():
+    ids = apply(
+        [
+            record(operator_ref="RUN", as_of="2026-10-15"),
+            record(
+                operator_ref="END",
+                as_of="2026-10-15",
+                status="ACHV",
+                progress="100.00",
+                actual_end="2026-10-10",
+            ),
+        ]
+    )
+    facts_refresh(ids, today=TODAY)
+    assert facts_roll_forward(today=TODAY).projects == 0  # nothing behind in October
+    summary = facts_roll_forward(today=date(2026, 12, 2))
+    assert summary.projects == 1
+    assert list(
+        ProjectMonth.objects.filter(project__operator_ref="RUN")
+        .order_by("month")
+        .values_list("month", "reported")
+    ) == [(date(2026, 10, 1), True), (date(2026, 11, 1), False), (date(2026, 12, 1), False)]
+    assert ProjectMonth.objects.filter(project__operator_ref="END").count() == 1
 
 
 # --- Property: incremental facts and rollups equal the full rebuild ---------------------------------
