@@ -1,0 +1,171 @@
+"""Reads of the indicator engine: the figures every page, export and API response shows (DESIGN §7).
+
+One function, ``figures``, groups the monthly facts by a dimension (country, region, province,
+commune, programme, operator or month) for a month or a period, within the principal's scope. For a
+national reader the sums come from the rollups (a few hundred rows a month); for anyone else from the
+facts of the projects they may read, so that a territorial officer's totals hold only their
+territory and the public's only published projects. Both give the same numbers (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from marsad.accounts.scoping import Scope
+from marsad.registry.models import Project, Status
+from marsad.registry.selectors import project_scope_q
+
+from .measures import rate
+from .models import ProjectMonth, Rollup
+
+DIMENSIONS = {
+    "country": None,
+    "region": "region_code",
+    "province": "province_code",
+    "commune": "commune_code",
+    "programme": "programme_code",
+    "operator": "operator__code",
+    "month": "month",
+}
+COUNTRY = "MA"
+HUNDREDTH = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class FigureFilters:
+    region: str = ""
+    province: str = ""
+    commune: str = ""
+    programme: str = ""
+    operator: str = ""
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The indicators of one group: INV (budget), TX_PHYS, TX_ENG, TX_PAI and the counts behind them."""
+
+    key: str
+    projects: int
+    reported: int
+    completed: int
+    budget: Decimal
+    committed: Decimal
+    paid: Decimal
+    tx_phys: Decimal | None
+    tx_eng: Decimal | None
+    tx_pai: Decimal | None
+
+
+def _filtered(queryset: QuerySet, filters: FigureFilters) -> QuerySet:
+    if filters.region:
+        queryset = queryset.filter(region_code=filters.region)
+    if filters.province:
+        queryset = queryset.filter(province_code=filters.province)
+    if filters.commune:
+        queryset = queryset.filter(commune_code=filters.commune)
+    if filters.programme:
+        queryset = queryset.filter(programme_code=filters.programme)
+    if filters.operator:
+        queryset = queryset.filter(operator__code=filters.operator)
+    return queryset
+
+
+def uses_rollups(scope: Scope, by: str, filters: FigureFilters) -> bool:
+    """Rollups serve national readers at province grain and above."""
+    return scope.is_national and by != "commune" and not filters.commune
+
+
+def figures(
+    scope: Scope,
+    *,
+    by: str = "country",
+    month: date | None = None,
+    period: tuple[date, date] | None = None,
+    filters: FigureFilters | None = None,
+    source: str = "auto",
+) -> list[Figures]:
+    """The figures of every group of ``by`` for ``month`` (its first day), or for each month of
+    ``period`` (first and last month, inclusive) when ``by`` is "month". Groups are sorted by key.
+    ``source`` forces "facts" or "rollups" (for checks and benchmarks; "auto" chooses)."""
+    if by not in DIMENSIONS:
+        raise ValueError(f"unknown dimension: {by}")
+    filters = filters or FigureFilters()
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=20, decimal_places=4))
+    from_rollups = uses_rollups(scope, by, filters) if source == "auto" else source == "rollups"
+    if from_rollups:
+        source = _filtered(Rollup.objects.all(), filters)
+        sums = {
+            "n": Coalesce(Sum("projects"), Value(0), output_field=IntegerField()),
+            "n_reported": Coalesce(Sum("reported"), Value(0), output_field=IntegerField()),
+            "n_completed": Coalesce(Sum("completed"), Value(0), output_field=IntegerField()),
+            "s_budget": Coalesce(Sum("budget"), zero),
+            "s_weighted": Coalesce(Sum("progress_weighted"), zero),
+            "s_progress_budget": Coalesce(Sum("progress_budget"), zero),
+            "s_committed": Coalesce(Sum("committed"), zero),
+            "s_paid": Coalesce(Sum("paid"), zero),
+        }
+    else:
+        source = _filtered(ProjectMonth.objects.all(), filters)
+        condition = project_scope_q(scope)
+        if condition is not None:
+            source = source.filter(project__in=Project.objects.filter(condition).values("pk"))
+        completed = list(Status.objects.filter(is_completed=True).values_list("code", flat=True))
+        with_progress = Q(progress__isnull=False)
+        sums = {
+            "n": Count("id"),
+            "n_reported": Count("id", filter=Q(reported=True)),
+            "n_completed": Count("id", filter=Q(status_code__in=completed)),
+            "s_budget": Coalesce(Sum("budget"), zero),
+            "s_weighted": Coalesce(Sum(F("budget") * F("progress"), filter=with_progress), zero),
+            "s_progress_budget": Coalesce(Sum("budget", filter=with_progress), zero),
+            "s_committed": Coalesce(Sum("committed"), zero),
+            "s_paid": Coalesce(Sum("paid"), zero),
+        }
+    if by == "month":
+        if period is None:
+            raise ValueError("a period is needed to group by month")
+        source = source.filter(month__gte=period[0], month__lte=period[1])
+    else:
+        if month is None:
+            raise ValueError("a month is needed")
+        source = source.filter(month=month)
+    column = DIMENSIONS[by]
+    if column is None:
+        grouped = [source.aggregate(**sums)]
+        keys = [COUNTRY]
+    else:
+        grouped = list(source.values(column).annotate(**sums).order_by(column))
+        keys = [str(row[column]) if by != "month" else row[column].isoformat()[:7] for row in grouped]
+    return [_figures(key, row) for key, row in zip(keys, grouped, strict=True) if row["n"]]
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+
+
+def _figures(key: str, row: dict) -> Figures:
+    budget = _money(row["s_budget"])
+    weighted_budget = Decimal(row["s_progress_budget"])
+    tx_phys = (
+        (Decimal(row["s_weighted"]) / weighted_budget).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+        if weighted_budget
+        else None
+    )
+    committed, paid = _money(row["s_committed"]), _money(row["s_paid"])
+    return Figures(
+        key=key,
+        projects=row["n"],
+        reported=row["n_reported"],
+        completed=row["n_completed"],
+        budget=budget,
+        committed=committed,
+        paid=paid,
+        tx_phys=tx_phys,
+        tx_eng=rate(committed, budget),
+        tx_pai=rate(paid, budget),
+    )

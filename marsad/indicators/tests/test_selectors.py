@@ -1,0 +1,98 @@
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from marsad.accounts.choices import Role
+from marsad.accounts.scoping import PUBLIC, Scope
+from marsad.audit.services import SystemActor
+from marsad.indicators.selectors import FigureFilters, Figures, figures
+from marsad.indicators.services import facts_refresh
+from marsad.registry.models import Project
+from marsad.registry.services import records_apply
+from marsad.registry.tests.records import ADMIN_SCOPE, record
+
+TODAY = date(2026, 10, 31)
+SEPTEMBER = date(2026, 9, 1)
+TODAY_AT = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
+pytestmark = pytest.mark.dbsensitive  # sums and products of decimals differ between engines
+DAKHLA_OFFICER = Scope(roles=frozenset({Role.TERRITORIAL_OFFICER}), territory_paths=("/12/",), label="wali")
+
+
+@pytest.fixture
+def projects(db):
+    # Two projects in Dakhla (region 12), one in Casablanca (region 06), all reported in September.
+    records = [
+        record(operator_ref="D1", budget="1000.00", financing={}, progress="10.00", committed="500.00",
+               paid="250.00", as_of="2026-09-30"),
+        record(operator_ref="D2", budget="3000.00", financing={}, progress="50.00", committed="1500.00",
+               paid="300.00", as_of="2026-09-15", programme="VSB"),
+        record(operator_ref="C1", operator="MA-ALOMRANE-CS", budget="2000.00", financing={}, progress="80.00",
+               committed="2000.00", paid="1000.00", as_of="2026-09-10", location=None,
+               communes={"06.141.01.53": {"primary": True, "share": None}}),
+    ]  # fmt: skip
+    batch = records_apply(
+        actor=SystemActor("t"), records=records, source_kind="command", source_id="t", scope=ADMIN_SCOPE,
+        today=TODAY,
+    )  # fmt: skip
+    assert [r.errors for r in batch.results] == [[], [], []]
+    facts_refresh([v.project_id for v in batch.versions], today=TODAY)
+
+
+def test_national_figures_by_region(projects, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        rows = figures(ADMIN_SCOPE, by="region", month=SEPTEMBER)
+    assert rows == [
+        # Casablanca: 80 % of 2,000; committed 2,000 / 2,000; paid 1,000 / 2,000.
+        Figures("06", 1, 1, 0, Decimal("2000.00"), Decimal("2000.00"), Decimal("1000.00"),
+                Decimal("80.00"), Decimal("100.00"), Decimal("50.00")),
+        # Dakhla: (1,000 × 10 + 3,000 × 50) / 4,000 = 40 %; 2,000 / 4,000 = 50 %; 550 / 4,000 = 13.75 %.
+        Figures("12", 2, 2, 0, Decimal("4000.00"), Decimal("2000.00"), Decimal("550.00"),
+                Decimal("40.00"), Decimal("50.00"), Decimal("13.75")),
+    ]  # fmt: skip
+    (country,) = figures(ADMIN_SCOPE, month=SEPTEMBER)
+    # (1,000 × 10 + 3,000 × 50 + 2,000 × 80) / 6,000 = 320,000 / 6,000 = 53.33 %.
+    assert (country.key, country.projects, country.budget, country.tx_phys) == (
+        "MA",
+        3,
+        Decimal("6000.00"),
+        Decimal("53.33"),
+    )
+
+
+@pytest.mark.parametrize("by", ["country", "region", "province", "programme", "operator"])
+def test_rollups_and_facts_give_the_same_figures(projects, by):
+    from_rollups = figures(ADMIN_SCOPE, by=by, month=SEPTEMBER, source="rollups")
+    assert from_rollups == figures(ADMIN_SCOPE, by=by, month=SEPTEMBER, source="facts")
+    assert from_rollups
+
+
+def test_a_territorial_officer_totals_only_their_territory(projects):
+    (mine,) = figures(DAKHLA_OFFICER, month=SEPTEMBER)
+    assert (mine.projects, mine.budget, mine.tx_phys) == (2, Decimal("4000.00"), Decimal("40.00"))
+    assert [f.key for f in figures(DAKHLA_OFFICER, by="region", month=SEPTEMBER)] == ["12"]
+
+
+def test_the_public_totals_only_published_projects(projects):
+    assert figures(PUBLIC, month=SEPTEMBER) == []
+    Project.objects.filter(operator_ref="C1").update(published=True, published_at=TODAY_AT)
+    (public,) = figures(PUBLIC, month=SEPTEMBER)
+    assert (public.projects, public.budget) == (1, Decimal("2000.00"))
+
+
+def test_filters_communes_and_the_monthly_trend(projects):
+    dakhla = FigureFilters(region="12")
+    assert [
+        (f.key, f.projects) for f in figures(ADMIN_SCOPE, by="programme", month=SEPTEMBER, filters=dakhla)
+    ] == [
+        ("PU", 1),
+        ("VSB", 1),
+    ]
+    assert [f.key for f in figures(ADMIN_SCOPE, by="commune", month=SEPTEMBER)] == [
+        "06.141.01.53",
+        "12.391.01.01",
+    ]
+    trend = figures(ADMIN_SCOPE, by="month", period=(date(2026, 8, 1), date(2026, 10, 1)))
+    assert [(f.key, f.projects, f.reported) for f in trend] == [("2026-09", 3, 3), ("2026-10", 3, 0)]
+    with pytest.raises(ValueError, match="unknown dimension"):
+        figures(ADMIN_SCOPE, by="status", month=SEPTEMBER)
