@@ -7,6 +7,7 @@ from marsad.accounts import api as accounts_api
 from marsad.core.api_errors import install_problem_handlers
 from marsad.exchange import api as exchange_api
 from marsad.exchange import exports_api
+from marsad.indicators import api as indicators_api
 from marsad.registry import api as registry_api
 from marsad.territories.api import router as territories_router
 
@@ -32,9 +33,10 @@ install_problem_handlers(api)
 api.add_router("/", territories_router)
 api.add_router("/", registry_api.router)
 api.add_router("/", accounts_api.router)
+api.add_router("/", indicators_api.router)
 api.add_router("/", exchange_api.router)
 api.add_router("/", exports_api.router)
 # Descriptions of the tags the routers use (how each resource is scoped), shown by the docs.
 api.openapi_extra.setdefault("tags", []).extend(
-    [*registry_api.TAGS, accounts_api.TAG, exchange_api.TAG, exports_api.TAG]
+    [*registry_api.TAGS, accounts_api.TAG, indicators_api.TAG, exchange_api.TAG, exports_api.TAG]
 )

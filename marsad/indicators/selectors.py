@@ -9,6 +9,7 @@ territory and the public's only published projects. Both give the same numbers (
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,10 +18,11 @@ from django.db.models import Count, DecimalField, F, IntegerField, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 
 from marsad.accounts.scoping import Scope
-from marsad.registry.models import Project, Status
+from marsad.registry.models import Project, ProjectVersion, Status
 from marsad.registry.selectors import project_scope_q
 
-from .measures import rate
+from . import measures
+from .measures import Forecast, rate
 from .models import ProjectMonth, Rollup
 
 DIMENSIONS = {
@@ -168,4 +170,54 @@ def _figures(key: str, row: dict) -> Figures:
         tx_phys=tx_phys,
         tx_eng=rate(committed, budget),
         tx_pai=rate(paid, budget),
+    )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Where a project stands against its plan (DESIGN §7, schedule): its progress as of its last
+    report against the planned curve on that date; delay, forecast and GLISS as of ``today``."""
+
+    on: date  # the date of the last report (today when there is none)
+    actual_progress: Decimal | None
+    planned_progress: Decimal | None
+    planned_curve: str
+    schedule_performance: Decimal | None
+    delay_days: int | None
+    forecast: Forecast
+    forecast_method: str
+    gliss_days: int | None
+    initial_planned_end: date | None
+    planned_end: date | None
+
+
+def project_schedule(project: Project, *, today: date) -> Schedule:
+    """The schedule figures of a project from its current state and the progress of its reports."""
+    reports = []
+    for canonical in ProjectVersion.objects.filter(project=project, is_tombstone=False).values_list(
+        "canonical", flat=True
+    ):
+        document = json.loads(canonical)
+        if document.get("as_of") and document.get("progress") is not None:
+            reports.append((date.fromisoformat(document["as_of"]), Decimal(document["progress"])))
+    forecast = measures.forecast_completion(reports, today=today)
+    on = project.as_of or today
+    planned = measures.planned_progress(project.planned_start, project.planned_end, on)
+    completed = project.actual_end if project.status.is_completed else None
+    return Schedule(
+        on=on,
+        actual_progress=project.progress,
+        planned_progress=planned,
+        planned_curve=str(measures.PLANNED_CURVE),
+        schedule_performance=measures.schedule_performance(project.progress, planned),
+        delay_days=measures.delay_days(
+            project.planned_end, today=today, actual_end=completed, forecast_end=forecast.date
+        ),
+        forecast=forecast,
+        forecast_method=str(measures.FORECAST_METHODS[forecast.method]),
+        gliss_days=measures.gliss_days(
+            project.initial_planned_end, actual_end=completed, forecast_end=forecast.date
+        ),
+        initial_planned_end=project.initial_planned_end,
+        planned_end=project.planned_end,
     )

@@ -115,7 +115,11 @@ def test_a_commit_notifies_subscribers_through_the_worker(
     )
     with django_capture_on_commit_callbacks(execute=True):
         receipt = doe.submit(client, [record(operator_ref="W1"), record(operator_ref="W2")]).json()
-    assert DBTaskResult.objects.count() == 1  # the fan-out, queued after the commit
+    # queued after the commit: the fan-out, and the indicators' refresh of the two projects
+    assert sorted(DBTaskResult.objects.values_list("task_path", flat=True)) == [
+        "marsad.exchange.tasks.webhooks_fanout",
+        "marsad.indicators.tasks.facts_refresh_task",
+    ]
     run_worker()
     # the Casablanca client may not read Dakhla's unpublished projects: nothing for it
     assert WebhookDelivery.objects.filter(subscription=other).count() == 0

@@ -4,6 +4,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -281,7 +282,10 @@ def test_no_forecast_beyond_the_calendar():
 
 def test_every_forecast_method_is_described():
     assert set(FORECAST_METHODS) == {"linear_trend", "achieved", "no_trend"}
-    assert "moindres carrés" in str(FORECAST_METHODS["linear_trend"])
+    with translation.override("fr"):
+        assert "moindres carrés" in str(FORECAST_METHODS["linear_trend"])
+    with translation.override("ar"):
+        assert "المربعات الصغرى" in str(FORECAST_METHODS["linear_trend"])
 
 
 # --- disparity ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from marsad.accounts.choices import Role
 from marsad.accounts.scoping import PUBLIC, Scope
 from marsad.audit.services import SystemActor
-from marsad.indicators.selectors import FigureFilters, Figures, figures
+from marsad.indicators.selectors import FigureFilters, Figures, figures, project_schedule
 from marsad.indicators.services import facts_refresh
 from marsad.registry.models import Project
 from marsad.registry.services import records_apply
@@ -96,3 +96,26 @@ def test_filters_communes_and_the_monthly_trend(projects):
     assert [(f.key, f.projects, f.reported) for f in trend] == [("2026-09", 3, 3), ("2026-10", 3, 0)]
     with pytest.raises(ValueError, match="unknown dimension"):
         figures(ADMIN_SCOPE, by="status", month=SEPTEMBER)
+
+
+def test_the_schedule_of_a_project_reporting_every_quarter(db):
+    reports = [("2026-03-31", "4.00"), ("2026-06-30", "7.00"), ("2026-09-30", "10.00")]
+    for as_of, progress in reports:
+        records_apply(
+            actor=SystemActor("t"), records=[record(operator_ref="S1", as_of=as_of, progress=progress)],
+            source_kind="command", source_id="t", scope=ADMIN_SCOPE, today=TODAY,
+        )  # fmt: skip
+    schedule = project_schedule(Project.objects.get(operator_ref="S1"), today=TODAY)
+    # Planned 2024-01-01 → 2030-12-31 (2,556 days); on 2026-09-30, t = 1,003 / 2,556 and the S-curve
+    # gives 100 × (3t² − 2t³) = 34.1106 → 34.11 %; SPI = 10.00 / 34.11 = 0.2932 → 0.29.
+    assert (schedule.on, schedule.actual_progress) == (date(2026, 9, 30), Decimal("10.00"))
+    assert schedule.planned_progress == Decimal("34.11")
+    assert schedule.schedule_performance == Decimal("0.29")
+    # Least squares over (0, 4), (91, 7), (183, 10): slope 549 / 16,744.67 = 0.032787 points a day,
+    # intercept 4.0055; 100 % at day 2,927.86 → 2,928 days after 2026-03-31 = 2034-04-06.
+    assert (schedule.forecast.method, schedule.forecast.points) == ("linear_trend", 3)
+    assert schedule.forecast.slope_per_day == Decimal("0.0328")
+    assert schedule.forecast.date == date(2034, 4, 6)
+    # GLISS and delay: 2034-04-06 − 2030-12-31 = 1,192 days.
+    assert (schedule.gliss_days, schedule.delay_days) == (1192, 1192)
+    assert schedule.initial_planned_end == date(2030, 12, 31)

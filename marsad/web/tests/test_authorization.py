@@ -208,6 +208,10 @@ ROUTES = {
     "api/v1/reference/statuses": Route("/api/v1/reference/statuses"),
     "api/v1/reference/milestone-types": Route("/api/v1/reference/milestone-types"),
     "api/v1/reference/indicators": Route("/api/v1/reference/indicators"),
+    "api/v1/indicators/figures": Route("/api/v1/indicators/figures"),
+    "api/v1/indicators/projects/<public_id>/schedule": Route(
+        "/api/v1/indicators/projects/{project}/schedule"
+    ),
     "api/v1/exchange/submissions": Route("/api/v1/exchange/submissions"),
     "api/v1/exchange/submissions/<submission_id>": Route("/api/v1/exchange/submissions/{submission}"),
     "api/v1/exchange/keys": Route("/api/v1/exchange/keys"),
