@@ -17,6 +17,8 @@ from fractions import Fraction
 
 from django.utils.translation import gettext_lazy as _
 
+from marsad.registry.rules import RECORD_FIELDS
+
 TWO_PLACES = 2
 FOUR_PLACES = 4
 HUNDRED = Fraction(100)
@@ -277,29 +279,9 @@ def coefficient_of_variation(values: Iterable[Number], weights: Iterable[Number]
 
 # --- data quality ------------------------------------------------------------------------------
 
-# Every top-level key of a stored (non-withdrawn) project document but those always present.
-COMPLETENESS_FIELDS = (
-    "title",
-    "description",
-    "programme",
-    "status",
-    "agreement",
-    "communes",
-    "location",
-    "area_ha",
-    "planned_start",
-    "planned_end",
-    "actual_start",
-    "actual_end",
-    "budget",
-    "financing",
-    "outputs",
-    "milestones",
-    "as_of",
-    "progress",
-    "committed",
-    "paid",
-)
+# Every field of a record (the top-level keys of a stored, non-withdrawn project document) but those
+# always present: the operator and its reference.
+COMPLETENESS_FIELDS = tuple(sorted(RECORD_FIELDS - {"operator", "operator_ref"}))
 BILINGUAL_FIELDS = ("title", "description")
 LANGUAGES = ("ar", "fr")
 

@@ -5,35 +5,19 @@ import pytest
 
 from marsad.accounts.choices import Role
 from marsad.accounts.services import membership_grant, user_create
-from marsad.audit.services import SystemActor
 from marsad.indicators.selectors import figures
-from marsad.indicators.services import facts_refresh
-from marsad.registry.services import records_apply
-from marsad.registry.tests.records import ADMIN_SCOPE, record
+from marsad.indicators.tests.support import SYSTEM, three_projects
+from marsad.registry.tests.records import ADMIN_SCOPE
 from marsad.registry.tests.test_api import assert_problem
 from marsad.territories.models import Territory
 
-TODAY = date(2026, 10, 31)
 URL = "/api/v1/indicators/figures"
-SYSTEM = SystemActor("tests")
 pytestmark = pytest.mark.dbsensitive
 
 
 @pytest.fixture
 def world(db):
-    records = [
-        record(operator_ref="D1", budget="1000.00", financing={}, progress="10.00", committed="500.00",
-               paid="250.00", as_of="2026-09-30"),
-        record(operator_ref="D2", budget="3000.00", financing={}, progress="50.00", committed="1500.00",
-               paid="300.00", as_of="2026-09-15", programme="VSB"),
-        record(operator_ref="C1", operator="MA-ALOMRANE-CS", budget="2000.00", financing={}, progress="80.00",
-               committed="2000.00", paid="1000.00", as_of="2026-09-10", location=None,
-               communes={"06.141.01.53": {"primary": True, "share": None}}),
-    ]  # fmt: skip
-    batch = records_apply(
-        actor=SYSTEM, records=records, source_kind="command", source_id="t", scope=ADMIN_SCOPE, today=TODAY
-    )
-    facts_refresh([v.project_id for v in batch.versions], today=TODAY)
+    three_projects()
     users = {}
     for name, role, territory in (
         ("analyst", Role.NATIONAL_ANALYST, None),

@@ -7,13 +7,11 @@ from marsad.accounts.choices import Role
 from marsad.accounts.scoping import PUBLIC, Scope
 from marsad.audit.services import SystemActor
 from marsad.indicators.selectors import FigureFilters, Figures, figures, project_schedule
-from marsad.indicators.services import facts_refresh
+from marsad.indicators.tests.support import SEPTEMBER, TODAY, three_projects
 from marsad.registry.models import Project
 from marsad.registry.services import records_apply
 from marsad.registry.tests.records import ADMIN_SCOPE, record
 
-TODAY = date(2026, 10, 31)
-SEPTEMBER = date(2026, 9, 1)
 TODAY_AT = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
 pytestmark = pytest.mark.dbsensitive  # sums and products of decimals differ between engines
 DAKHLA_OFFICER = Scope(roles=frozenset({Role.TERRITORIAL_OFFICER}), territory_paths=("/12/",), label="wali")
@@ -21,22 +19,7 @@ DAKHLA_OFFICER = Scope(roles=frozenset({Role.TERRITORIAL_OFFICER}), territory_pa
 
 @pytest.fixture
 def projects(db):
-    # Two projects in Dakhla (region 12), one in Casablanca (region 06), all reported in September.
-    records = [
-        record(operator_ref="D1", budget="1000.00", financing={}, progress="10.00", committed="500.00",
-               paid="250.00", as_of="2026-09-30"),
-        record(operator_ref="D2", budget="3000.00", financing={}, progress="50.00", committed="1500.00",
-               paid="300.00", as_of="2026-09-15", programme="VSB"),
-        record(operator_ref="C1", operator="MA-ALOMRANE-CS", budget="2000.00", financing={}, progress="80.00",
-               committed="2000.00", paid="1000.00", as_of="2026-09-10", location=None,
-               communes={"06.141.01.53": {"primary": True, "share": None}}),
-    ]  # fmt: skip
-    batch = records_apply(
-        actor=SystemActor("t"), records=records, source_kind="command", source_id="t", scope=ADMIN_SCOPE,
-        today=TODAY,
-    )  # fmt: skip
-    assert [r.errors for r in batch.results] == [[], [], []]
-    facts_refresh([v.project_id for v in batch.versions], today=TODAY)
+    return three_projects()
 
 
 def test_national_figures_by_region(projects, django_assert_num_queries):
