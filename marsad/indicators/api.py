@@ -171,3 +171,46 @@ def project_schedule(request, public_id: str):
             "points": forecast.points,
         },
     }
+
+
+class TargetQuery(Schema):
+    year: int = Field(..., ge=2000, le=2100, description="The year of the targets")
+    programme: str | None = Field(None, pattern=CODE, description="Only the targets of this programme")
+
+
+class AchievementOut(Schema):
+    indicator: str
+    territory: str | None = Field(description="HCP code; none for a national target")
+    programme: str | None
+    year: int
+    value: Decimal = Field(description="The target")
+    month: str = Field(description="The month whose figures count (YYYY-MM)")
+    achieved: Decimal | None = Field(description="Outputs achieved by the projects in scope")
+    rate: Decimal | None = Field(description="Achieved / target, %")
+
+
+@router.get(
+    "/indicators/targets",
+    response=list[AchievementOut],
+    tags=["indicators"],
+    summary="Targets of a year and what the outputs reached against them",
+)
+def indicator_targets(request, query: Query[TargetQuery]):
+    if query.programme:
+        project_filters(request, ProjectQuery(programme=query.programme))  # an unknown code is a 422
+    found = selectors.achievements(
+        principal_scope(request.user), year=query.year, today=local_today(), programme=query.programme or ""
+    )
+    return [
+        {
+            "indicator": a.target.indicator_id,
+            "territory": a.target.territory.code if a.target.territory else None,
+            "programme": a.target.programme_id,
+            "year": a.target.year,
+            "value": a.target.value,
+            "month": a.month.isoformat()[:7],
+            "achieved": a.achieved,
+            "rate": a.rate,
+        }
+        for a in found
+    ]

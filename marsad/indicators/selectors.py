@@ -20,10 +20,11 @@ from django.db.models.functions import Coalesce
 from marsad.accounts.scoping import Scope
 from marsad.registry.models import Project, ProjectVersion, Status
 from marsad.registry.selectors import project_scope_q
+from marsad.territories.choices import Level
 
 from . import measures
 from .measures import Forecast, rate
-from .models import ProjectMonth, Rollup
+from .models import OutputMonth, ProjectMonth, Rollup, Target
 
 DIMENSIONS = {
     "country": None,
@@ -221,3 +222,48 @@ def project_schedule(project: Project, *, today: date) -> Schedule:
         initial_planned_end=project.initial_planned_end,
         planned_end=project.planned_end,
     )
+
+
+@dataclass(frozen=True)
+class Achievement:
+    """A target and what the outputs reached against it (TX_REAL for an output indicator)."""
+
+    target: Target
+    month: date  # the month whose figures count: December of the year, or the current month
+    achieved: Decimal | None
+    rate: Decimal | None
+
+
+TERRITORY_COLUMN = {Level.REGION: "region_code", Level.PROVINCE: "province_code"}
+
+
+def achievements(scope: Scope, *, year: int, today: date, programme: str = "") -> list[Achievement]:
+    """Each target of ``year`` with the achieved value of its indicator in its territory and programme,
+    summed over the projects the scope may read, at the end of the year (or this month, for the
+    current year). Targets of communes are listed without a value (outputs are grouped by province)."""
+    month = min(date(year, 12, 1), today.replace(day=1))
+    targets = Target.objects.filter(year=year).select_related("indicator", "territory", "programme")
+    if programme:
+        targets = targets.filter(programme_id=programme)
+    outputs = OutputMonth.objects.filter(month=month)
+    condition = project_scope_q(scope)
+    if condition is not None:
+        outputs = outputs.filter(project__in=Project.objects.filter(condition).values("pk"))
+    found = []
+    ordered = sorted(
+        targets, key=lambda t: (t.indicator_id, t.territory.code if t.territory else "", t.programme_id or "")
+    )  # the national target first, on every engine (PostgreSQL sorts NULL last)
+    for target in ordered:
+        achieved = None
+        territory = target.territory
+        column = TERRITORY_COLUMN.get(territory.level) if territory is not None else None
+        if territory is None or column is not None:
+            selection = outputs.filter(indicator_id=target.indicator_id)
+            if column is not None:
+                selection = selection.filter(**{column: territory.code})
+            if target.programme_id:
+                selection = selection.filter(programme_code=target.programme_id)
+            achieved = selection.aggregate(total=Sum("achieved"))["total"]
+            achieved = _money(achieved) if achieved is not None else Decimal("0.00")
+        found.append(Achievement(target, month, achieved, rate(achieved, target.value)))
+    return found

@@ -105,3 +105,23 @@ def test_a_project_schedule_is_the_engine_s_and_out_of_scope_is_404(client, worl
     client.force_login(world["wali"])  # Dakhla's officer: a Casablanca project is out of scope
     assert_problem(client.get(url), 404)
     assert_problem(client.get("/api/v1/indicators/projects/NOPE/schedule"), 404)
+
+
+def test_targets_with_what_was_achieved(client, world):
+    from decimal import Decimal
+
+    from marsad.indicators.models import Target
+    from marsad.indicators.services import facts_roll_forward, local_today
+
+    Target.objects.create(indicator_id="SUP", year=2026, value=Decimal("1000"))
+    facts_roll_forward(today=local_today())  # what the scheduler does: the facts reach this month
+    client.force_login(world["analyst"])
+    (national,) = client.get("/api/v1/indicators/targets", {"year": 2026}).json()
+    assert (national["indicator"], national["territory"], national["value"]) == ("SUP", None, "1000.00")
+    assert (national["achieved"], national["rate"]) == ("120.00", "12.00")  # 3 projects × 40 ha
+    assert client.get("/api/v1/indicators/targets", {"year": 2025}).json() == []
+    assert_problem(client.get("/api/v1/indicators/targets"), 422)
+    assert_problem(client.get("/api/v1/indicators/targets", {"year": 1999}), 422)
+    assert_problem(
+        client.get("/api/v1/indicators/targets", {"year": 2026, "programme": "NOPE"}), 422, "/programme"
+    )

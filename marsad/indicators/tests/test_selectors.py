@@ -6,7 +6,7 @@ import pytest
 from marsad.accounts.choices import Role
 from marsad.accounts.scoping import PUBLIC, Scope
 from marsad.audit.services import SystemActor
-from marsad.indicators.selectors import FigureFilters, Figures, figures, project_schedule
+from marsad.indicators.selectors import FigureFilters, Figures, achievements, figures, project_schedule
 from marsad.indicators.tests.support import SEPTEMBER, TODAY, three_projects
 from marsad.registry.models import Project
 from marsad.registry.services import records_apply
@@ -102,3 +102,29 @@ def test_the_schedule_of_a_project_reporting_every_quarter(db):
     # GLISS and delay: 2034-04-06 − 2030-12-31 = 1,192 days.
     assert (schedule.gliss_days, schedule.delay_days) == (1192, 1192)
     assert schedule.initial_planned_end == date(2030, 12, 31)
+
+
+def test_targets_and_what_the_outputs_reached(projects):
+    from marsad.indicators.models import Target
+    from marsad.territories.models import Territory
+
+    national = Target.objects.create(indicator_id="SUP", year=2026, value=Decimal("1000"))
+    dakhla = Target.objects.create(
+        indicator_id="SUP", year=2026, value=Decimal("500"), territory=Territory.objects.get(code="12.391")
+    )
+    Target.objects.create(indicator_id="SUP", year=2026, value=Decimal("10"), programme_id="VSB")
+    Target.objects.create(indicator_id="SUP", year=2025, value=Decimal("1"))
+    found = achievements(ADMIN_SCOPE, year=2026, today=TODAY)
+    # Every project reports SUP achieved 40 ha: 3 × 40 = 120 nationally (12 % of 1,000), 2 × 40 = 80 in
+    # Oued Ed-Dahab (16 % of 500), 40 for VSB (D2 only: 400 % of 10), in October 2026.
+    names = {national.pk: "national", dakhla.pk: "Oued Ed-Dahab"}
+    assert [(names.get(a.target.pk, "VSB"), a.achieved, a.rate) for a in found] == [
+        ("national", Decimal("120.00"), Decimal("12.00")),
+        ("VSB", Decimal("40.00"), Decimal("400.00")),
+        ("Oued Ed-Dahab", Decimal("80.00"), Decimal("16.00")),
+    ]
+    assert {a.month for a in found} == {date(2026, 10, 1)}
+    # Dakhla's officer: the national target against Dakhla's projects only.
+    mine = achievements(DAKHLA_OFFICER, year=2026, today=TODAY)
+    first = mine[0]
+    assert (first.target.pk, first.achieved, first.rate) == (national.pk, Decimal("80.00"), Decimal("8.00"))

@@ -209,6 +209,7 @@ ROUTES = {
     "api/v1/reference/milestone-types": Route("/api/v1/reference/milestone-types"),
     "api/v1/reference/indicators": Route("/api/v1/reference/indicators"),
     "api/v1/indicators/figures": Route("/api/v1/indicators/figures"),
+    "api/v1/indicators/targets": Route("/api/v1/indicators/targets?year=2026"),
     "api/v1/indicators/projects/<public_id>/schedule": Route(
         "/api/v1/indicators/projects/{project}/schedule"
     ),
