@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router
 from ninja.pagination import paginate
 
-from marsad.core.errors import Problem, in_both_languages
+from marsad.core.errors import Problem, query_invalid
 from marsad.core.pagination import PagePagination
 
 from . import selectors
@@ -29,24 +29,9 @@ TAG = {
 
 def unknown_organisation(name: str, code: str) -> Problem:
     """A 422 problem for a query parameter naming no organisation (pointer ``/<name>``)."""
-    messages = {
-        language: text % {"code": code[:40]}
-        for language, text in in_both_languages(_("Organisation inconnue : %(code)s")).items()
-    }
-    return Problem(
-        422,
-        "validation",
-        _("Requête invalide"),
-        _("Aucune organisation ne porte l'identifiant indiqué."),
-        errors=[
-            {
-                "pointer": f"/{name}",
-                "source": "query",
-                "code": "unknown_organisation",
-                "message_fr": messages["fr"],
-                "message_ar": messages["ar"],
-            }
-        ],
+    detail = _("Aucune organisation ne porte l'identifiant indiqué.")
+    return query_invalid(
+        name, "unknown_organisation", _("Organisation inconnue : %(code)s"), detail, code=code[:40]
     )
 
 

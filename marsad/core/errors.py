@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.http import HttpResponse
 from django.utils import translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://marsad.ma/problems/"
@@ -83,3 +84,26 @@ class Problem(Exception):
             headers=self.headers,
             **self.extensions,
         )
+
+
+def query_invalid(name: str, code: str, message, detail, /, **params) -> Problem:
+    """A 422 problem for one query parameter (pointer ``/<name>``): ``message`` is a lazy translatable
+    text, filled with ``params`` in Arabic and in French."""
+    texts = {
+        language: text % params if params else text for language, text in in_both_languages(message).items()
+    }
+    return Problem(
+        422,
+        "validation",
+        _("Requête invalide"),
+        detail,
+        errors=[
+            {
+                "pointer": f"/{name}",
+                "source": "query",
+                "code": code,
+                "message_fr": texts["fr"],
+                "message_ar": texts["ar"],
+            }
+        ],
+    )

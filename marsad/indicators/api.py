@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
 from marsad.accounts.scoping import principal_scope
-from marsad.core.errors import Problem, in_both_languages
+from marsad.core.errors import Problem, query_invalid
 from marsad.registry.api import project_filters, project_or_404
 from marsad.registry.schemas import CODE, ORGANISATION_CODE, TERRITORY_CODE, ProjectQuery
 
@@ -70,23 +70,8 @@ def _month(text: str) -> date:
     return date.fromisoformat(f"{text}-01")
 
 
-def _invalid(pointer: str, code: str, message) -> Problem:
-    texts = in_both_languages(message)
-    return Problem(
-        422,
-        "validation",
-        _("Requête invalide"),
-        _("Un ou plusieurs paramètres sont invalides ; voir errors."),
-        errors=[
-            {
-                "pointer": pointer,
-                "source": "query",
-                "code": code,
-                "message_fr": texts["fr"],
-                "message_ar": texts["ar"],
-            }
-        ],
-    )
+def _invalid(name: str, code: str, message) -> Problem:
+    return query_invalid(name, code, message, _("Un ou plusieurs paramètres sont invalides ; voir errors."))
 
 
 @router.get(
@@ -119,9 +104,9 @@ def indicator_figures(request, query: Query[FigureQuery]):
         end = _month(query.end) if query.end else current
         start = _month(query.start) if query.start else end.replace(year=end.year - 5)
         if start > end:
-            raise _invalid("/start", "period_reversed", _("Le premier mois doit précéder le dernier."))
+            raise _invalid("start", "period_reversed", _("Le premier mois doit précéder le dernier."))
         if (end.year - start.year) * 12 + end.month - start.month > MAX_MONTHS:
-            raise _invalid("/start", "period_too_long", _("Une tendance couvre au plus 120 mois."))
+            raise _invalid("start", "period_too_long", _("Une tendance couvre au plus 120 mois."))
         rows = selectors.figures(scope, by="month", period=(start, end), filters=filters)
         return {"by": "month", "month": None, "start": start.isoformat()[:7], "end": end.isoformat()[:7],
                 "figures": rows}  # fmt: skip

@@ -249,21 +249,31 @@ def achievements(scope: Scope, *, year: int, today: date, programme: str = "") -
     condition = project_scope_q(scope)
     if condition is not None:
         outputs = outputs.filter(project__in=Project.objects.filter(condition).values("pk"))
-    found = []
     ordered = sorted(
         targets, key=lambda t: (t.indicator_id, t.territory.code if t.territory else "", t.programme_id or "")
     )  # the national target first, on every engine (PostgreSQL sorts NULL last)
+    # One grouped read of the month's outputs; each target adds up the groups inside its territory
+    # and programme.
+    groups = list(
+        outputs.filter(indicator_id__in={t.indicator_id for t in ordered})
+        .values("indicator_id", "region_code", "province_code", "programme_code")
+        .annotate(total=Sum("achieved"))
+        .order_by()
+    )
+    found = []
     for target in ordered:
         achieved = None
         territory = target.territory
         column = TERRITORY_COLUMN.get(territory.level) if territory is not None else None
         if territory is None or column is not None:
-            selection = outputs.filter(indicator_id=target.indicator_id)
-            if column is not None:
-                selection = selection.filter(**{column: territory.code})
-            if target.programme_id:
-                selection = selection.filter(programme_code=target.programme_id)
-            achieved = selection.aggregate(total=Sum("achieved"))["total"]
-            achieved = _money(achieved) if achieved is not None else Decimal("0.00")
+            totals = [
+                g["total"]
+                for g in groups
+                if g["indicator_id"] == target.indicator_id
+                and (column is None or g[column] == territory.code)
+                and (not target.programme_id or g["programme_code"] == target.programme_id)
+                and g["total"] is not None
+            ]
+            achieved = _money(sum(totals, Decimal(0)))
         found.append(Achievement(target, month, achieved, rate(achieved, target.value)))
     return found

@@ -19,7 +19,7 @@ from ninja.pagination import paginate
 from marsad.accounts import selectors as accounts_selectors
 from marsad.accounts.models import Organisation
 from marsad.accounts.scoping import principal_scope
-from marsad.core.errors import Problem, in_both_languages
+from marsad.core.errors import Problem, query_invalid
 from marsad.core.pagination import PagePagination
 from marsad.territories.choices import Level
 from marsad.territories.selectors import territory_find
@@ -101,22 +101,8 @@ UNKNOWN = {
 
 def _unknown(name: str, value: str) -> Problem:
     message, code = UNKNOWN[name]
-    texts = {language: text % {"value": value} for language, text in in_both_languages(message).items()}
-    return Problem(
-        422,
-        "validation",
-        _("Requête invalide"),
-        _("Un ou plusieurs paramètres ne désignent rien de connu ; voir errors."),
-        errors=[
-            {
-                "pointer": f"/{name}",
-                "source": "query",
-                "code": code,
-                "message_fr": texts["fr"],
-                "message_ar": texts["ar"],
-            }
-        ],
-    )
+    detail = _("Un ou plusieurs paramètres ne désignent rien de connu ; voir errors.")
+    return query_invalid(name, code, message, detail, value=value)
 
 
 def _not_found(title, detail) -> Problem:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router
 from ninja.pagination import paginate
 
-from marsad.core.errors import Problem
+from marsad.core.errors import Problem, query_invalid
 from marsad.core.pagination import PagePagination
 
 from . import selectors
@@ -20,21 +20,8 @@ router = Router(tags=["territories"])
 
 
 def _unknown_filter(name: str, code: str) -> Problem:
-    return Problem(
-        422,
-        "validation",
-        _("Requête invalide"),
-        _("Aucun territoire ne porte le code indiqué."),
-        errors=[
-            {
-                "pointer": f"/{name}",
-                "source": "query",
-                "code": "unknown_territory",
-                "message_fr": f"Territoire inconnu : {code}",
-                "message_ar": f"وحدة ترابية غير معروفة: {code}",
-            }
-        ],
-    )
+    detail = _("Aucun territoire ne porte le code indiqué.")
+    return query_invalid(name, "unknown_territory", _("Territoire inconnu : %(code)s"), detail, code=code)
 
 
 def _territory_or_404(code: str) -> Territory:
@@ -81,20 +68,12 @@ def list_indicators(request):
 def children_geojson(request, parent: str = "MA", indicator: str = DEFAULT_INDICATOR):
     found = find_indicator(indicator)
     if found is None:
-        raise Problem(
-            422,
-            "validation",
-            _("Requête invalide"),
+        raise query_invalid(
+            "indicator",
+            "unknown_indicator",
+            _("Indicateur inconnu : %(code)s"),
             _("Indicateur inconnu ; voir /api/v1/territories/indicators."),
-            errors=[
-                {
-                    "pointer": "/indicator",
-                    "source": "query",
-                    "code": "unknown_indicator",
-                    "message_fr": f"Indicateur inconnu : {indicator[:80]}",
-                    "message_ar": f"مؤشر غير معروف: {indicator[:80]}",
-                }
-            ],
+            code=indicator[:80],
         )
     territory = selectors.territory_find(parent)
     if territory is None:

@@ -104,7 +104,7 @@ def test_the_schedule_of_a_project_reporting_every_quarter(db):
     assert schedule.initial_planned_end == date(2030, 12, 31)
 
 
-def test_targets_and_what_the_outputs_reached(projects):
+def test_targets_and_what_the_outputs_reached(projects, django_assert_num_queries):
     from marsad.indicators.models import Target
     from marsad.territories.models import Territory
 
@@ -114,7 +114,8 @@ def test_targets_and_what_the_outputs_reached(projects):
     )
     Target.objects.create(indicator_id="SUP", year=2026, value=Decimal("10"), programme_id="VSB")
     Target.objects.create(indicator_id="SUP", year=2025, value=Decimal("1"))
-    found = achievements(ADMIN_SCOPE, year=2026, today=TODAY)
+    with django_assert_num_queries(2):  # the targets, then the month's outputs grouped once
+        found = achievements(ADMIN_SCOPE, year=2026, today=TODAY)
     # Every project reports SUP achieved 40 ha: 3 × 40 = 120 nationally (12 % of 1,000), 2 × 40 = 80 in
     # Oued Ed-Dahab (16 % of 500), 40 for VSB (D2 only: 400 % of 10), in October 2026.
     names = {national.pk: "national", dakhla.pk: "Oued Ed-Dahab"}
