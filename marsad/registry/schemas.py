@@ -34,6 +34,8 @@ CODE = r"^[A-Z][A-Z0-9_]{0,15}$"
 ORGANISATION_CODE = r"^MA-[A-Z0-9][A-Z0-9.\-]{0,36}$"
 REFERENCE = r"^[^\x00-\x1f\x7f/]{1,64}$"
 PUBLIC_ID = r"^MRS-[0-9A-Z]{10}$"
+# A month, YYYY-MM, of a year from 1000 (the calendar has no year 0).
+MONTH = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
 TEXT = r"^[^\x00]*$"
 TERRITORY_CODE = {
     "region": r"^\d{2}$",
@@ -377,7 +379,7 @@ class ProjectDetailOut(Schema):
         return obj.current_warnings
 
 
-class ChangeOut(Schema):
+class FieldChangeOut(Schema):
     pointer: str = Field(description="JSON pointer of the changed leaf of the record")
     before: Any = Field(description="Value in the previous version (null: absent)")
     after: Any = Field(description="Value in this version (null: absent)")
@@ -392,7 +394,7 @@ class VersionOut(Schema):
     sha256: str
     is_tombstone: bool = Field(description="A withdrawal")
     warnings: list[IssueOut]
-    changes: list[ChangeOut] = Field(description="What changed from the previous version, leaf by leaf")
+    changes: list[FieldChangeOut] = Field(description="What changed from the previous version, leaf by leaf")
 
 
 class VersionDetailOut(VersionOut):
