@@ -13,11 +13,13 @@ class ExchangeConfig(AppConfig):
         from django.conf import settings
 
         from marsad.core import scheduler
+        from marsad.indicators import quality
         from marsad.registry import hooks
 
-        from . import tasks
+        from . import selectors, tasks
 
         hooks.register_after_commit(versions_committed)
+        quality.register_record_source(selectors.receipt_record_counts)
         scheduler.register(
             "exchange.ledger_checkpoint",
             every=timedelta(minutes=getattr(settings, "MARSAD_LEDGER_CHECKPOINT_MINUTES", 10)),

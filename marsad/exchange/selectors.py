@@ -295,3 +295,23 @@ def sync_health(
         .values_list("client_id", "last")
     )
     return [client_health(c, recent[c.pk], latest.get(c.pk), now) for c in clients]
+
+
+def receipt_record_counts(start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+    """Records of the submissions and uploads processed in [start, end) (dry runs aside), per operator
+    code named in the record: (records, records without any problem). Rejected records count, since
+    a rejection is what the data-quality validity measures; the indicators register this source."""
+    counts: dict[str, list[int]] = {}
+    for receipt in (
+        Submission.objects.filter(processed_at__gte=start, processed_at__lt=end, receipt__isnull=False)
+        .order_by()
+        .values_list("receipt", flat=True)
+        .iterator(chunk_size=50)
+    ):
+        if receipt.get("dry_run"):
+            continue
+        for result in receipt.get("results", ()):
+            entry = counts.setdefault(result.get("operator") or "", [0, 0])
+            entry[0] += 1
+            entry[1] += not result.get("problems") and result.get("outcome") != "rejected"
+    return {code: (records, clean) for code, (records, clean) in counts.items()}

@@ -13,9 +13,9 @@ from ninja import Field, Query, Router, Schema
 from marsad.accounts.scoping import principal_scope
 from marsad.core.errors import Problem, query_invalid
 from marsad.registry.api import project_filters, project_or_404
-from marsad.registry.schemas import CODE, ORGANISATION_CODE, TERRITORY_CODE, ProjectQuery
+from marsad.registry.schemas import CODE, MONTH, ORGANISATION_CODE, TERRITORY_CODE, ProjectQuery
 
-from . import selectors
+from . import history, quality, selectors
 from .services import local_today
 
 router = Router()
@@ -27,11 +27,15 @@ TAG = {
     "principal: national roles see everything; a territorial officer's totals hold only their "
     "territory; the public's only published projects.",
 }
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 MAX_MONTHS = 120
 
 
 class FigureQuery(Schema):
+    as_of: date | None = Field(
+        None,
+        description="As known on this date (YYYY-MM-DD): the figures the versions received up to the end of "
+        "that day give, whatever arrived since",
+    )
     by: Literal["country", "region", "province", "commune", "programme", "operator", "month"] = Field(
         "country", description="The dimension to group by; `month` gives a monthly trend over a period"
     )
@@ -45,8 +49,7 @@ class FigureQuery(Schema):
     operator: str | None = Field(None, pattern=ORGANISATION_CODE)
 
 
-class FigureOut(Schema):
-    key: str = Field(description="The group: a territory's HCP code, a programme code, an operator, YYYY-MM")
+class FigureValues(Schema):
     projects: int
     reported: int = Field(description="Projects whose report is dated in the month")
     completed: int
@@ -58,11 +61,35 @@ class FigureOut(Schema):
     tx_pai: Decimal | None = Field(description="TX_PAI, % (paid / budget)")
 
 
+class FigureOut(FigureValues):
+    key: str = Field(description="The group: a territory's HCP code, a programme code, an operator, YYYY-MM")
+    revision: FigureValues | None = Field(
+        None, description="For a closed month: the live figures, when a later correction changed them"
+    )
+    withdrawn: bool = Field(
+        False, description="For a closed month: the group had published figures and has none now"
+    )
+
+
+class CloseOut(Schema):
+    month: str
+    closed_at: datetime.datetime
+    closed_by: str
+    note: str
+    revised: int = Field(description="Groups of this response whose live figures differ from the published")
+
+
 class FiguresOut(Schema):
     by: str
     month: str | None
     start: str | None
     end: str | None
+    as_of: date | None = Field(None, description="The date the figures are as known on, if one was asked")
+    close: CloseOut | None = Field(
+        None,
+        description="When the month is closed (national readers): the figures are the published ones, "
+        "each with its revision if any",
+    )
     figures: list[FigureOut]
 
 
@@ -81,6 +108,11 @@ def _invalid(name: str, code: str, message) -> Problem:
     summary="Indicator figures by territory, programme, operator or month",
 )
 def indicator_figures(request, query: Query[FigureQuery]):
+    return figures_answer(request, query)
+
+
+def figures_answer(request, query: FigureQuery) -> dict:
+    """The figures a query asks for, as the API answers them (the exports write the same)."""
     checked = project_filters(
         request,
         ProjectQuery(
@@ -99,7 +131,16 @@ def indicator_figures(request, query: Query[FigureQuery]):
         operator=checked.operator,
     )
     scope = principal_scope(request.user)
-    current = local_today().replace(day=1)
+    today = local_today()
+    current = today.replace(day=1)
+    if query.as_of is not None and query.as_of > today:
+        raise _invalid("as_of", "date_in_future", _("La date ne peut pas être dans le futur."))
+
+    def compute(**where):
+        if query.as_of is not None:
+            return history.figures_as_known(scope, on=query.as_of, filters=filters, **where)
+        return selectors.figures(scope, filters=filters, **where)
+
     if query.by == "month":
         end = _month(query.end) if query.end else current
         start = _month(query.start) if query.start else end.replace(year=end.year - 5)
@@ -107,12 +148,44 @@ def indicator_figures(request, query: Query[FigureQuery]):
             raise _invalid("start", "period_reversed", _("Le premier mois doit précéder le dernier."))
         if (end.year - start.year) * 12 + end.month - start.month > MAX_MONTHS:
             raise _invalid("start", "period_too_long", _("Une tendance couvre au plus 120 mois."))
-        rows = selectors.figures(scope, by="month", period=(start, end), filters=filters)
+        rows = compute(by="month", period=(start, end))
         return {"by": "month", "month": None, "start": start.isoformat()[:7], "end": end.isoformat()[:7],
-                "figures": rows}  # fmt: skip
+                "as_of": query.as_of, "figures": rows}  # fmt: skip
     month = _month(query.month) if query.month else current
-    rows = selectors.figures(scope, by=query.by, month=month, filters=filters)
-    return {"by": query.by, "month": month.isoformat()[:7], "start": None, "end": None, "figures": rows}
+    answer = {"by": query.by, "month": month.isoformat()[:7], "start": None, "end": None}
+    answer["as_of"] = query.as_of
+    unfiltered = filters == selectors.FigureFilters()
+    if query.as_of is None and unfiltered and scope.is_national and query.by in history.PUBLISHED_DIMENSIONS:
+        found = history.published(month, by=query.by)
+        if found is not None:
+            return {**answer, "close": _close_out(found), "figures": _published_rows(found)}
+    return {**answer, "figures": compute(by=query.by, month=month)}
+
+
+def _close_out(found: history.Published) -> dict:
+    close = found.close
+    return {
+        "month": close.month.isoformat()[:7],
+        "closed_at": close.closed_at,
+        "closed_by": close.closed_by,
+        "note": close.note,
+        "revised": found.revised,
+    }
+
+
+def _published_rows(found: history.Published) -> list[dict]:
+    rows = []
+    for row in found.rows:
+        shown = row.published or row.revision
+        values = {name: getattr(shown, name) for name in history.FIGURE_FIELDS}
+        revision = None
+        if row.revision is not None and row.published is not None:
+            revision = {name: getattr(row.revision, name) for name in history.FIGURE_FIELDS}
+        elif row.published is None:
+            values = {name: None if name.startswith("tx_") else 0 for name in history.FIGURE_FIELDS}
+            revision = {name: getattr(row.revision, name) for name in history.FIGURE_FIELDS}
+        rows.append({"key": shown.key, **values, "revision": revision, "withdrawn": row.withdrawn})
+    return rows
 
 
 class ForecastOut(Schema):
@@ -199,3 +272,48 @@ def indicator_targets(request, query: Query[TargetQuery]):
         }
         for a in found
     ]
+
+
+@router.get(
+    "/indicators/closes",
+    response=list[CloseOut],
+    tags=["indicators"],
+    summary="Closed months, with how many national groups were revised since",
+)
+def indicator_closes(request):
+    found = [history.published(close.month, close=close) for close in history.closes()]
+    return [_close_out(f) for f in found if f is not None]
+
+
+class QualityQuery(Schema):
+    month: str | None = Field(None, pattern=MONTH, description="YYYY-MM; the current month by default")
+    operator: str | None = Field(None, pattern=ORGANISATION_CODE, description="Only this operator")
+
+
+class QualityOut(Schema):
+    operator: str
+    month: str
+    projects: int = Field(description="The operator's projects with facts in the month, in scope")
+    reported: int = Field(description="Those whose report is dated within the month")
+    records: int = Field(description="Records received in the month, every channel, rejected ones included")
+    records_clean: int = Field(description="Those with neither an error nor a warning")
+    completeness: Decimal | None = Field(description="Mean share of the record's fields filled, 0–100")
+    timeliness: Decimal | None = Field(description="reported / projects, 0–100")
+    validity: Decimal | None = Field(description="records_clean / records, 0–100")
+    score: Decimal | None = Field(description="The mean of the known parts, 0–100")
+
+
+@router.get(
+    "/indicators/quality",
+    response=list[QualityOut],
+    tags=["indicators"],
+    summary="Data quality per operator and month: completeness, timeliness, validity and their score",
+)
+def indicator_quality(request, query: Query[QualityQuery]):
+    if query.operator:
+        project_filters(request, ProjectQuery(operator=query.operator))  # an unknown code is a 422
+    month = _month(query.month) if query.month else local_today().replace(day=1)
+    found = quality.quality(
+        principal_scope(request.user), month=month, operators=[query.operator] if query.operator else ()
+    )
+    return [{**q.__dict__, "month": q.month.isoformat()[:7]} for q in found]

@@ -16,6 +16,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from . import measures
+
 CASABLANCA = ZoneInfo("Africa/Casablanca")
 
 
@@ -42,6 +44,7 @@ class Month:
     progress: Decimal | None
     committed: Decimal | None
     paid: Decimal | None
+    completeness: Decimal  # the share of the record's fields filled (measures.completeness)
     outputs: tuple[tuple[str, Decimal | None, Decimal | None], ...]  # (indicator, target, achieved)
 
 
@@ -77,7 +80,9 @@ def project_months(versions: Iterable[VersionInput], *, today: date) -> list[Mon
         if version.is_tombstone:
             continue
         document = json.loads(version.canonical)
-        reports.append((_report_date(version, document), version.number, document))
+        reports.append(
+            (_report_date(version, document), version.number, document, measures.completeness(document))
+        )
     reports.sort(key=lambda report: (report[0], report[1]))
     current = ordered[-1]
     latest = json.loads(current.canonical)
@@ -99,13 +104,13 @@ def project_months(versions: Iterable[VersionInput], *, today: date) -> list[Mon
         while index + 1 < len(reports) and reports[index + 1][0] < boundary:
             index += 1
             reported = reported or reports[index][0] >= month
-        _, number, document = reports[index]
-        months.append(_month(month, number, reported, document))
+        _, number, document, filled = reports[index]
+        months.append(_month(month, number, reported, document, filled))
         month = boundary
     return months
 
 
-def _month(month: date, number: int, reported: bool, document: Mapping) -> Month:
+def _month(month: date, number: int, reported: bool, document: Mapping, filled: Decimal) -> Month:
     primary = next(code for code, link in document["communes"].items() if link["primary"])
     outputs = tuple(
         sorted(
@@ -125,5 +130,6 @@ def _month(month: date, number: int, reported: bool, document: Mapping) -> Month
         progress=_decimal(document.get("progress")),
         committed=_decimal(document.get("committed")),
         paid=_decimal(document.get("paid")),
+        completeness=filled,
         outputs=outputs,
     )

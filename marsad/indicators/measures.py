@@ -311,6 +311,13 @@ def completeness(document: dict) -> Decimal:
     return _round(filled / len(COMPLETENESS_FIELDS) * HUNDRED, TWO_PLACES)
 
 
+def mean(total: Number, count: int) -> Decimal | None:
+    """total / count to 0.01 (the mean completeness of an operator's projects); None when count is 0."""
+    if count == 0:
+        return None
+    return _round(_exact(total) / count, TWO_PLACES)
+
+
 def share(part: int, whole: int) -> Decimal | None:
     """part / whole × 100 to 0.01 (timeliness, validity); None when whole is 0."""
     if whole == 0:

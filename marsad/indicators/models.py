@@ -38,6 +38,7 @@ class ProjectMonth(models.Model):
     progress = models.DecimalField(_("avancement physique"), null=True, **PERCENT)
     committed = models.DecimalField(_("engagé"), null=True, **MONEY)
     paid = models.DecimalField(_("payé"), null=True, **MONEY)
+    completeness = models.DecimalField(_("complétude"), **PERCENT)
 
     class Meta:
         verbose_name = _("fait mensuel de projet")
@@ -52,6 +53,9 @@ class ProjectMonth(models.Model):
                 condition=Q(progress__gte=0, progress__lte=100), name="project_month_progress"
             ),
             models.CheckConstraint(condition=Q(budget__gte=0), name="project_month_budget"),
+            models.CheckConstraint(
+                condition=Q(completeness__gte=0, completeness__lte=100), name="project_month_completeness"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -105,6 +109,7 @@ class Rollup(models.Model):
     progress_budget = models.DecimalField(**MONEY)
     committed = models.DecimalField(_("engagé"), **MONEY)
     paid = models.DecimalField(_("payé"), **MONEY)
+    completeness = models.DecimalField(max_digits=14, decimal_places=2)  # Σ of the facts' completeness
 
     class Meta:
         verbose_name = _("agrégat mensuel")
@@ -169,3 +174,56 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator_id} {self.year}: {self.value}"
+
+
+class MonthClose(models.Model):
+    """The close of a month (DESIGN §7): the national figures of the month as published that day,
+    frozen so that official numbers never change silently. Corrections received later show against
+    them as revisions."""
+
+    month = models.DateField(_("mois"), unique=True)
+    closed_at = models.DateTimeField(_("clôturé le"))
+    closed_by = models.CharField(_("clôturé par"), max_length=150)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("clôture mensuelle")
+        verbose_name_plural = _("clôtures mensuelles")
+        ordering = ["-month"]
+        constraints = [
+            models.CheckConstraint(condition=Q(month__day=1), name="month_close_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}"
+
+
+class PublishedFigure(models.Model):
+    """One group's figures as published at a month's close."""
+
+    close = models.ForeignKey(MonthClose, on_delete=models.CASCADE, related_name="figures")
+    dimension = models.CharField(_("dimension"), max_length=16)
+    key = models.CharField(_("groupe"), max_length=32)
+    projects = models.PositiveIntegerField(_("projets"))
+    reported = models.PositiveIntegerField(_("projets rapportés dans le mois"))
+    completed = models.PositiveIntegerField(_("projets achevés"))
+    budget = models.DecimalField(_("budget"), **MONEY)
+    committed = models.DecimalField(_("engagé"), **MONEY)
+    paid = models.DecimalField(_("payé"), **MONEY)
+    tx_phys = models.DecimalField(max_digits=9, decimal_places=2, null=True)
+    tx_eng = models.DecimalField(max_digits=9, decimal_places=2, null=True)
+    tx_pai = models.DecimalField(max_digits=9, decimal_places=2, null=True)
+
+    class Meta:
+        verbose_name = _("chiffre publié")
+        verbose_name_plural = _("chiffres publiés")
+        constraints = [
+            models.UniqueConstraint(fields=["close", "dimension", "key"], name="published_figure_unique"),
+            models.CheckConstraint(
+                condition=Q(dimension__in=["country", "region", "province", "programme", "operator"]),
+                name="published_figure_dimension",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.close} {self.dimension} {self.key}"

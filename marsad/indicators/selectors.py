@@ -144,14 +144,17 @@ def figures(
     else:
         grouped = list(source.values(column).annotate(**sums).order_by(column))
         keys = [str(row[column]) if by != "month" else row[column].isoformat()[:7] for row in grouped]
-    return [_figures(key, row) for key, row in zip(keys, grouped, strict=True) if row["n"]]
+    return [figures_from_sums(key, row) for key, row in zip(keys, grouped, strict=True) if row["n"]]
 
 
 def _money(value) -> Decimal:
     return Decimal(value).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
 
 
-def _figures(key: str, row: dict) -> Figures:
+def figures_from_sums(key: str, row: dict) -> Figures:
+    """A group's indicators from its sums (n, n_reported, n_completed, s_budget, s_weighted =
+    Σ budget × progress and s_progress_budget = Σ budget over projects with a progress, s_committed,
+    s_paid): the one conversion every figure goes through, live, as known on a date or rebuilt."""
     budget = _money(row["s_budget"])
     weighted_budget = Decimal(row["s_progress_budget"])
     tx_phys = (

@@ -15,16 +15,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marsad.accounts.models import Organisation
+from marsad.audit.services import actor_identity, audit_record
 from marsad.core import rows
 from marsad.registry.models import Project, ProjectVersion, Status
 from marsad.territories.models import Territory
 
 from .facts import VersionInput, project_months
-from .models import OutputMonth, ProjectMonth, Rollup
+from .models import MonthClose, OutputMonth, ProjectMonth, PublishedFigure, Rollup
 
 MONTH_COLUMNS = (
     "project", "month", "region_code", "province_code", "commune_code", "programme_code", "operator",
-    "status_code", "version", "reported", "budget", "progress", "committed", "paid",
+    "status_code", "version", "reported", "budget", "progress", "committed", "paid", "completeness",
 )  # fmt: skip
 OUTPUT_COLUMNS = (
     "project", "month", "indicator", "region_code", "province_code", "programme_code", "operator", "target",
@@ -32,7 +33,7 @@ OUTPUT_COLUMNS = (
 )  # fmt: skip
 ROLLUP_COLUMNS = (
     "month", "region_code", "province_code", "programme_code", "operator", "projects", "reported",
-    "completed", "budget", "progress_weighted", "progress_budget", "committed", "paid",
+    "completed", "budget", "progress_weighted", "progress_budget", "committed", "paid", "completeness",
 )  # fmt: skip
 CHUNK = 500
 RollupKey = tuple[str, str, int]  # province code, programme code, operator id
@@ -115,6 +116,7 @@ def facts_refresh(
                             m.progress,
                             m.committed,
                             m.paid,
+                            m.completeness,
                         )
                     )
                     output_rows.extend(
@@ -171,6 +173,7 @@ def rollups_refresh(keys: Iterable[RollupKey] | None = None) -> int:
                 s_progress_budget=Coalesce(Sum("budget", filter=Q(progress__isnull=False)), zero),
                 s_committed=Coalesce(Sum("committed"), zero),
                 s_paid=Coalesce(Sum("paid"), zero),
+                s_completeness=Coalesce(Sum("completeness"), zero),
             )
             .order_by("month", "province_code", "programme_code", "operator_id")
         )
@@ -192,6 +195,7 @@ def rollups_refresh(keys: Iterable[RollupKey] | None = None) -> int:
                     g["s_progress_budget"],
                     g["s_committed"],
                     g["s_paid"],
+                    g["s_completeness"],
                 )
                 for g in grouped
             ),
@@ -233,3 +237,69 @@ def indicators_rebuild(
                 progress(min(start + CHUNK * 4, len(ids)), len(ids))
         total.rollups = rollups_refresh(None)
     return total
+
+
+class MonthCloseError(Exception):
+    """A month that cannot be closed: ``code`` is "month_not_over" or "month_already_closed"."""
+
+    def __init__(self, code: str, month: date):
+        super().__init__(f"{code}: {month:%Y-%m}")
+        self.code = code
+        self.month = month
+
+
+def month_close(
+    *, actor, month: date, note: str = "", today: date | None = None, request_id: str = ""
+) -> MonthClose:
+    """Close a finished month: freeze its national figures by country, region, province, programme
+    and operator as they stand now (DESIGN §7). A month is closed once; it must be over."""
+    from .history import NATIONAL, PUBLISHED_DIMENSIONS
+    from .selectors import figures
+
+    today = today or local_today()
+    month = month.replace(day=1)
+    if month >= today.replace(day=1):
+        raise MonthCloseError("month_not_over", month)
+    with transaction.atomic():
+        if MonthClose.objects.select_for_update().filter(month=month).exists():
+            raise MonthCloseError("month_already_closed", month)
+        close = MonthClose.objects.create(
+            month=month, closed_at=timezone.now(), closed_by=actor_identity(actor)[2][:150], note=note
+        )
+        published = [
+            PublishedFigure(
+                close=close,
+                dimension=by,
+                key=f.key,
+                projects=f.projects,
+                reported=f.reported,
+                completed=f.completed,
+                budget=f.budget,
+                committed=f.committed,
+                paid=f.paid,
+                tx_phys=f.tx_phys,
+                tx_eng=f.tx_eng,
+                tx_pai=f.tx_pai,
+            )
+            for by in PUBLISHED_DIMENSIONS
+            for f in figures(NATIONAL, by=by, month=month)
+        ]
+        PublishedFigure.objects.bulk_create(published)
+        national = next((f for f in published if f.dimension == "country"), None)
+        audit_record(
+            actor=actor,
+            action="indicators.month_close",
+            object_type="indicators.monthclose",
+            object_id=month.isoformat()[:7],
+            object_label=month.isoformat()[:7],
+            changes={
+                "after": {
+                    "note": note,
+                    "figures": len(published),
+                    "projects": national.projects if national else 0,
+                    "budget": str(national.budget) if national else "0.00",
+                }
+            },
+            request_id=request_id,
+        )
+    return close

@@ -40,10 +40,12 @@ def test_national_figures_by_region_are_the_engine_s(client, world):
     assert body["figures"] == [
         {"key": "06", "projects": 1, "reported": 1, "completed": 0, "budget": "2000.00",
          "committed": "2000.00", "paid": "1000.00", "tx_phys": "80.00", "tx_eng": "100.00",
-         "tx_pai": "50.00"},
+         "tx_pai": "50.00", "revision": None, "withdrawn": False},
         {"key": "12", "projects": 2, "reported": 2, "completed": 0, "budget": "4000.00",
-         "committed": "2000.00", "paid": "550.00", "tx_phys": "40.00", "tx_eng": "50.00", "tx_pai": "13.75"},
+         "committed": "2000.00", "paid": "550.00", "tx_phys": "40.00", "tx_eng": "50.00", "tx_pai": "13.75",
+         "revision": None, "withdrawn": False},
     ]  # fmt: skip
+    assert (body["as_of"], body["close"]) == (None, None)
     # The same numbers as the selector every page and export reads.
     engine = figures(ADMIN_SCOPE, by="region", month=date(2026, 9, 1))
     assert [(f["key"], Decimal(f["tx_phys"])) for f in body["figures"]] == [
@@ -75,6 +77,8 @@ def test_a_monthly_trend(client, world):
         ({"by": "status"}, None),
         ({"month": "2026-13"}, None),
         ({"month": "septembre"}, None),
+        ({"month": "0000-01"}, None),
+        ({"by": "month", "start": "0000-01", "end": "2026-01"}, None),
         ({"region": "99"}, "/region"),
         ({"programme": "NOPE"}, "/programme"),
         ({"operator": "MA-NOBODY"}, "/operator"),
