@@ -1,4 +1,5 @@
-"""/api/v1 open-data exports: CSV, XLSX, GeoJSON, the OC4IDS project package and IATI activities.
+"""/api/v1 open-data exports: CSV, XLSX, GeoJSON, the OC4IDS project package and IATI activities; and
+the indicator figures as CSV and XLSX (scoped like the indicator API, whose code computes them).
 
 Public: whoever asks, the exports carry the published, non-withdrawn projects only, with the filters
 of the project list (the same parameters, checked the same way: an unknown code is a 422 problem).
@@ -9,12 +10,16 @@ whoever may read the project, and 404 otherwise, exactly like the project itself
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 
+import xlsxwriter
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from ninja import Query, Router
 
+from marsad.indicators import api as indicators_api
 from marsad.registry.api import project_filters, project_or_404
 from marsad.registry.schemas import ProjectQuery
 
@@ -148,3 +153,70 @@ def project_oc4ids(request, public_id: str):
     document = oc4ids.package([project], published_date=project.updated_at, uri=request.build_absolute_uri())
     chunks = iter([oc4ids.dumps(document).encode()])
     return _download(chunks, JSON, f"{project.public_id}-oc4ids.json")
+
+
+FIGURE_COLUMNS = ("key", "projects", "reported", "completed", "budget", "committed", "paid", "tx_phys",
+                  "tx_eng", "tx_pai")  # fmt: skip
+FIGURE_HEADERS = ("group", "projects", "reported", "completed", "INV", "committed", "paid", "TX_PHYS",
+                  "TX_ENG", "TX_PAI", "revised_TX_PHYS", "revised_INV")  # fmt: skip
+FIGURES = (
+    " Scoped like /api/v1/indicators/figures and computed by the same code: the same parameters (as_of, "
+    "by, month or start and end, territory, programme, operator filters), the same numbers; a closed "
+    "month gives its published figures with the revised TX_PHYS and INV where a correction changed them."
+)
+
+
+def _figure_rows(answer: dict) -> list[list]:
+    rows = []
+    for figure in answer["figures"]:
+        get = figure.get if isinstance(figure, dict) else lambda name, f=figure: getattr(f, name, None)
+        revision = get("revision") or {}
+        rows.append(
+            [get(name) for name in FIGURE_COLUMNS] + [revision.get("tx_phys"), revision.get("budget")]
+        )
+    return rows
+
+
+def _figures_name(answer: dict, extension: str) -> str:
+    period = answer["month"] or f"{answer['start']}_{answer['end']}"
+    known = f"-au-{answer['as_of']}" if answer.get("as_of") else ""
+    return f"marsad-indicateurs-{answer['by']}-{period}{known}.{extension}"
+
+
+@router.get(
+    "/exports/figures.csv",
+    url_name="exports-figures-csv",
+    summary="Indicator figures as CSV (UTF-8 with BOM)",
+    description="One row per group: INV, TX_PHYS, TX_ENG, TX_PAI and the counts behind them." + FIGURES,
+    openapi_extra=_documented(CSV, "CSV file, UTF-8 with a byte-order mark"),
+)
+def figures_csv(request, query: Query[indicators_api.FigureQuery]):
+    answer = indicators_api.figures_answer(request, query)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(FIGURE_HEADERS)
+    writer.writerows(["" if value is None else value for value in row] for row in _figure_rows(answer))
+    return _download(iter([("\ufeff" + buffer.getvalue()).encode()]), CSV, _figures_name(answer, "csv"))
+
+
+@router.get(
+    "/exports/figures.xlsx",
+    url_name="exports-figures-xlsx",
+    summary="Indicator figures as an Excel workbook",
+    description="The CSV's columns; amounts and rates as numbers." + FIGURES,
+    openapi_extra=_documented(XLSX, "XLSX workbook", {"type": "string", "format": "binary"}),
+)
+def figures_xlsx(request, query: Query[indicators_api.FigureQuery]):
+    answer = indicators_api.figures_answer(request, query)
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+    sheet = workbook.add_worksheet("indicateurs")
+    text = workbook.add_format({"num_format": "@"})
+    sheet.write_row(0, 0, FIGURE_HEADERS)
+    for number, row in enumerate(_figure_rows(answer), start=1):
+        sheet.write_string(number, 0, str(row[0]), text)
+        for column, value in enumerate(row[1:], start=1):
+            if value is not None:
+                sheet.write_number(number, column, float(value))
+    workbook.close()
+    return _download(iter([output.getvalue()]), XLSX, _figures_name(answer, "xlsx"))
