@@ -13,9 +13,10 @@ class IndicatorsConfig(AppConfig):
         from marsad.core import scheduler
         from marsad.registry import hooks
 
-        from . import tasks
+        from . import panels, tasks
 
         hooks.register_after_commit(versions_committed)
+        panels.register_panels()  # the engine's panels on the registry's project and operator pages
         scheduler.register(
             "indicators.roll_forward", every=timedelta(hours=6), enqueue=tasks.facts_roll_forward_task.enqueue
         )

@@ -25,7 +25,7 @@ from marsad.accounts.models import Organisation
 from marsad.accounts.scoping import Scope, principal_scope
 from marsad.core import formatting
 
-from . import selectors, services
+from . import panels, selectors, services
 from .choices import IndicatorUnit, Outcome
 from .forms import AgreementFilterForm, OrganisationFilterForm, ProjectEntry, ProjectFilterForm, WithdrawForm
 from .models import Agreement, Financing, Project
@@ -236,6 +236,8 @@ def project_detail(request, public_id: str):
         "may_edit": may_write,
         "may_withdraw": may_write,
         "may_publish": scope.may_publish_for(project.operator_id) and not project.withdrawn,
+        # What the apps above the registry add (the indicator engine's schedule and monthly facts).
+        "panels": panels.render(panels.PROJECT, request, project),
     }
     return render(request, "registry/project_detail.html", context)
 
@@ -553,5 +555,7 @@ def organisation_detail(request, code: str):
         "financed_count": totals["n"],
         "financed_amount": totals["amount"],
         "page_size": PAGE_SIZE,
+        # What the apps above the registry add (an operator's figures, its data quality...).
+        "panels": panels.render(panels.ORGANISATION, request, organisation),
     }
     return render(request, "registry/organisation_detail.html", context)

@@ -9,9 +9,12 @@ from django.views.decorators.http import require_GET
 
 from marsad.core.errors import problem
 from marsad.territories import selectors
-from marsad.territories.census import DEFAULT_INDICATOR, FIELDS_BY_COLUMN, INDICATORS
+from marsad.territories.census import FIELDS_BY_COLUMN
 from marsad.territories.choices import Area
 from marsad.territories.models import COUNTRY_CODE, Territory
+
+from .intelligence import intelligence_context
+from .mapping import map_context
 
 # The census facts a territory page shows, in this order.
 TERRITORY_FACTS = [
@@ -64,6 +67,7 @@ def territory(request, code: str = COUNTRY_CODE):
         "facts": facts,
         "slum_households": selectors.territory_slum_households(census),
         "has_map": selectors.has_map_children(unit),
+        **intelligence_context(request, unit),
     }
     return render(request, "web/territory.html", context)
 
@@ -76,19 +80,12 @@ def map_page(request):
     except Territory.DoesNotExist:
         raise Http404(code) from None
     parent = selectors.map_parent(parent)
-    indicator_key = request.GET.get("indicator") or DEFAULT_INDICATOR
-    unknown_indicator = indicator_key not in INDICATORS
-    if unknown_indicator:
-        indicator_key = DEFAULT_INDICATOR
     language = get_language()
     context = {
         "parent": parent,
         "name": parent.name(language),
         "ancestors": selectors.territory_ancestors(parent),
-        "indicators": [(key, ind.name(language)) for key, ind in INDICATORS.items()],
-        "indicator_key": indicator_key,
-        "indicator_name": INDICATORS[indicator_key].name(language),
-        "unknown_indicator": unknown_indicator,
+        **map_context(request, parent, language),
     }
     return render(request, "web/map.html", context)
 

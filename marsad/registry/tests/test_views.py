@@ -298,11 +298,12 @@ def test_signed_in_readers_see_who_wrote_each_version(client, users, dakhla):
 @pytest.mark.dbsensitive
 def test_project_page_query_count_is_pinned(client, users, dakhla, django_assert_num_queries):
     # The project with its programme, status, operator, agreement and primary commune, then its
-    # communes, financing, outputs, milestones and versions.
-    with django_assert_num_queries(6):
+    # communes, financing, outputs, milestones and versions; the indicator engine's panel reads the
+    # reports' progress and the monthly facts.
+    with django_assert_num_queries(8):
         client.get(f"/fr/projets/{dakhla.public_id}/")
     client.force_login(users["steward"])
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(12):
         client.get(f"/fr/projets/{dakhla.public_id}/")
 
 

@@ -43,7 +43,8 @@
     var name = function (f) { return f.properties["name_" + language]; };
     var hover = function (f) {
       var value = f.properties.value === null ? box.dataset.noData : numberFormat.format(f.properties.value);
-      return name(f) + "<br>" + box.dataset.indicatorName + " : " + value;
+      var unit = box.dataset.indicatorUnit ? " " + box.dataset.indicatorUnit : "";
+      return name(f) + "<br>" + box.dataset.indicatorName + " : " + value + (f.properties.value === null ? "" : unit);
     };
     var traces = [{
       type: "choroplethmap",
@@ -56,7 +57,10 @@
       colorscale: "YlOrRd",
       reversescale: true,
       marker: { line: { width: 0.6, color: "#ffffff" }, opacity: 0.9 },
-      colorbar: { thickness: 14, len: 0.8, tickformat: ",", exponentformat: "none" }
+      colorbar: {
+        thickness: 14, len: 0.8, tickformat: ",", exponentformat: "none",
+        title: { text: box.dataset.indicatorUnit || "", side: "top" }
+      }
     }];
     if (withoutValue.length) {
       traces.push({
@@ -90,18 +94,36 @@
       var feature = collection.features.find(function (f) { return f.properties.code === code; });
       if (feature && feature.properties.drill) {
         window.location.href = box.dataset.mapUrl + "?parent=" + encodeURIComponent(code) +
-          "&indicator=" + encodeURIComponent(box.dataset.indicator);
+          "&indicator=" + encodeURIComponent(box.dataset.indicator) +
+          (box.dataset.month ? "&month=" + encodeURIComponent(box.dataset.month) : "");
       } else {
         window.location.href = box.dataset.territoryUrl.replace("CODE", encodeURIComponent(code));
       }
     });
   }
 
-  fetch(box.dataset.geojsonUrl, { headers: { Accept: "application/geo+json" } })
-    .then(function (response) {
+  function load(url, accept) {
+    return fetch(url, { headers: { Accept: accept } }).then(function (response) {
       if (!response.ok) { throw new Error(String(response.status)); }
       return response.json();
-    })
+    });
+  }
+
+  // An indicator of the projects: the boundaries come from the territories, the values from the
+  // indicator engine (/api/v1/indicators/map), joined by HCP code.
+  function withValues(collection) {
+    if (!box.dataset.valuesUrl) { return collection; }
+    return load(box.dataset.valuesUrl, "application/json").then(function (layer) {
+      collection.features.forEach(function (f) {
+        var value = layer.values[f.properties.code];
+        f.properties.value = value === undefined || value === null ? null : Number(value);
+      });
+      return collection;
+    });
+  }
+
+  load(box.dataset.geojsonUrl, "application/geo+json")
+    .then(withValues)
     .then(draw)
     .catch(function () { box.textContent = box.dataset.error; box.dataset.failed = "true"; });
 })();
