@@ -31,6 +31,7 @@ setup: install
 demo: setup
 	$(BIN)/marsad demo_data --projects $(DEMO_PROJECTS) --seed $(DEMO_SEED)
 	$(BIN)/marsad indicators_rebuild
+	$(BIN)/marsad alerts_evaluate
 	$(BIN)/python scripts/demo.py --host $(HOST) --port $(PORT)
 
 test: test-sqlite test-pg

@@ -4,10 +4,14 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
 from marsad.accounts import api as accounts_api
+from marsad.alerts import api as alerts_api
 from marsad.core.api_errors import install_problem_handlers
 from marsad.exchange import api as exchange_api
 from marsad.exchange import exports_api
 from marsad.indicators import api as indicators_api
+from marsad.indicators import intelligence_api
+from marsad.indicators import map_api as indicators_map_api
+from marsad.indicators import targets_api as indicators_targets_api
 from marsad.registry import api as registry_api
 from marsad.territories.api import router as territories_router
 
@@ -34,9 +38,20 @@ api.add_router("/", territories_router)
 api.add_router("/", registry_api.router)
 api.add_router("/", accounts_api.router)
 api.add_router("/", indicators_api.router)
+api.add_router("/", indicators_map_api.router)
+api.add_router("/", alerts_api.router)
+api.add_router("/", indicators_targets_api.router)
+api.add_router("/", intelligence_api.router)
 api.add_router("/", exchange_api.router)
 api.add_router("/", exports_api.router)
 # Descriptions of the tags the routers use (how each resource is scoped), shown by the docs.
 api.openapi_extra.setdefault("tags", []).extend(
-    [*registry_api.TAGS, accounts_api.TAG, indicators_api.TAG, exchange_api.TAG, exports_api.TAG]
+    [
+        *registry_api.TAGS,
+        accounts_api.TAG,
+        indicators_api.TAG,
+        alerts_api.TAG,
+        exchange_api.TAG,
+        exports_api.TAG,
+    ]
 )

@@ -18,6 +18,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("marsad.web.urls")),
     path("", include("marsad.registry.urls")),
+    path("", include("marsad.alerts.urls")),
     path("", include("marsad.accounts.urls")),
     path("", include("marsad.exchange.urls")),
     # The settings' LOGIN_REDIRECT_URL and LOGOUT_REDIRECT_URL name the home page "home".

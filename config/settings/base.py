@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "marsad.accounts",
     "marsad.registry",
     "marsad.indicators",
+    "marsad.alerts",
     "marsad.exchange",
     "marsad.web",
     "django_tasks",
@@ -186,6 +187,19 @@ MARSAD_SUBMISSION_MAX_RECORDS = 1000
 MARSAD_SUBMISSION_LEASE_SECONDS = int(os.environ.get("MARSAD_SUBMISSION_LEASE_SECONDS", 60))
 MARSAD_FEED_RETENTION_DAYS = int(os.environ.get("MARSAD_FEED_RETENTION_DAYS", 365))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MARSAD_SUBMISSION_MAX_BYTES + 1024 * 1024
+
+# E-mail (new high-severity alerts): files under var/mail by default, one per message; set
+# MARSAD_EMAIL_BACKEND (and the MARSAD_EMAIL_* server settings) to send for real.
+EMAIL_BACKEND = os.environ.get("MARSAD_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_HOST = os.environ.get("MARSAD_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("MARSAD_EMAIL_PORT", 25))
+EMAIL_HOST_USER = os.environ.get("MARSAD_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("MARSAD_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("MARSAD_EMAIL_TLS")
+DEFAULT_FROM_EMAIL = os.environ.get("MARSAD_FROM_EMAIL", "Marsad <alertes@marsad.ma>")
+# The address links in e-mails point to.
+MARSAD_SITE_URL = os.environ.get("MARSAD_SITE_URL", "http://127.0.0.1:8000")
 
 # Background tasks: django-tasks with its database backend (no extra server).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

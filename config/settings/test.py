@@ -16,3 +16,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # The platform's signing keys of a test run live in a temporary folder, never in var/.
 MARSAD_KEYS_DIR = Path(tempfile.mkdtemp(prefix="marsad-test-keys-"))
+
+# E-mails stay in memory (django.core.mail.outbox), as Django's test runner does.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1861,6 +1861,7 @@ def demo_users_create(*, actor=None) -> int:
                 username=username,
                 password=DEMO_PASSWORD,
                 first_name="Démo",
+                email=f"{username}@demo.marsad.ma",  # high-severity alerts are mailed (var/mail)
                 is_staff=administrator,
             )
             if administrator:

@@ -115,8 +115,9 @@ def test_a_commit_notifies_subscribers_through_the_worker(
     )
     with django_capture_on_commit_callbacks(execute=True):
         receipt = doe.submit(client, [record(operator_ref="W1"), record(operator_ref="W2")]).json()
-    # queued after the commit: the fan-out, and the indicators' refresh of the two projects
+    # queued after the commit: the fan-out, the alerts' evaluation and the indicators' refresh
     assert sorted(DBTaskResult.objects.values_list("task_path", flat=True)) == [
+        "marsad.alerts.tasks.alerts_evaluate_task",
         "marsad.exchange.tasks.webhooks_fanout",
         "marsad.indicators.tasks.facts_refresh_task",
     ]

@@ -28,6 +28,7 @@ from django.utils import translation
 from marsad.accounts.choices import Role
 from marsad.accounts.models import Organisation
 from marsad.accounts.services import membership_grant, user_create
+from marsad.alerts.services import alerts_evaluate
 from marsad.audit.services import SystemActor
 from marsad.exchange.services import client_create, submission_process
 from marsad.registry.models import Project
@@ -195,6 +196,7 @@ ROUTES = {
     "api/v1/territories/indicators": Route("/api/v1/territories/indicators"),
     "api/v1/territories/geojson": Route("/api/v1/territories/geojson"),
     "api/v1/territories/<code>": Route("/api/v1/territories/06"),
+    "api/v1/territories/<code>/intelligence": Route("/api/v1/territories/06/intelligence"),
     "api/v1/projects": Route("/api/v1/projects{query}", items="api-projects"),
     "api/v1/projects/<public_id>": Route("/api/v1/projects/{project}"),
     "api/v1/projects/<public_id>/versions": Route("/api/v1/projects/{project}/versions"),
@@ -209,7 +211,11 @@ ROUTES = {
     "api/v1/reference/milestone-types": Route("/api/v1/reference/milestone-types"),
     "api/v1/reference/indicators": Route("/api/v1/reference/indicators"),
     "api/v1/indicators/figures": Route("/api/v1/indicators/figures"),
+    "api/v1/indicators/map": Route("/api/v1/indicators/map?indicator=TX_PHYS&level=province&parent=06"),
     "api/v1/indicators/targets": Route("/api/v1/indicators/targets?year=2026"),
+    "api/v1/indicators/targets/<int:target_id>": Route("/api/v1/indicators/targets/1"),
+    "api/v1/indicators/closes": Route("/api/v1/indicators/closes"),
+    "api/v1/indicators/quality": Route("/api/v1/indicators/quality"),
     "api/v1/indicators/projects/<public_id>/schedule": Route(
         "/api/v1/indicators/projects/{project}/schedule"
     ),
@@ -225,10 +231,15 @@ ROUTES = {
     "api/v1/exchange/health": Route("/api/v1/exchange/health"),
     "api/v1/exports/projects.csv": Route("/api/v1/exports/projects.csv"),
     "api/v1/exports/projects.xlsx": Route("/api/v1/exports/projects.xlsx"),
+    "api/v1/exports/figures.csv": Route("/api/v1/exports/figures.csv"),
+    "api/v1/exports/figures.xlsx": Route("/api/v1/exports/figures.xlsx"),
     "api/v1/exports/projects.geojson": Route("/api/v1/exports/projects.geojson"),
     "api/v1/exports/oc4ids.json": Route("/api/v1/exports/oc4ids.json"),
     "api/v1/exports/iati.xml": Route("/api/v1/exports/iati.xml"),
     "api/v1/projects/<public_id>/oc4ids.json": Route("/api/v1/projects/{project}/oc4ids.json"),
+    "api/v1/alerts": Route("/api/v1/alerts?state=all"),
+    "api/v1/alerts/<alert_id>": Route("/api/v1/alerts/{alert}"),
+    "api/v1/alerts/<alert_id>/acknowledge": Route("/api/v1/alerts/{alert}/acknowledge"),
     # Pages outside the language prefix
     "i18n/setlang/": Route("/i18n/setlang/"),
     "healthz": Route("/healthz"),
@@ -253,17 +264,33 @@ ROUTES = {
     "echange/modele.csv": Route("/fr/echange/modele.csv"),
     "echange/soumissions/<str:public_id>/": Route("/fr/echange/soumissions/{submission}/"),
     "echange/organisations/<str:code>/sante/": Route("/fr/echange/organisations/MA-ALOMRANE-CS/sante/"),
+    "alertes/": Route("/fr/alertes/?state=all"),
+    "alertes/<int:alert_id>/prise-en-compte/": Route("/fr/alertes/{alert}/prise-en-compte/"),
     "connexion/": Route("/fr/connexion/"),
     "deconnexion/": Route("/fr/deconnexion/"),
     # Django's admin checks its own permissions (staff only); tested by its index and changelists.
     "admin/": Route("/admin/"),
 }
 ADMIN_PREFIX = "admin/"
+# Routes whose POST takes a JSON body (sent with its content type), the others a form.
+POST_JSON = {
+    "api/v1/alerts/<alert_id>/acknowledge": {"comment": "Vu en comité"},
+    "api/v1/indicators/targets": {"indicator": "MEN_TRT", "territory": "06", "year": 2026, "value": "100"},
+}
 POST_DATA = {
     "projets/<str:public_id>/publication/": {"published": "1"},
     "projets/<str:public_id>/retrait/": {"reason": "Saisie en double"},
     "i18n/setlang/": {"language": "fr", "next": "/fr/"},
+    "alertes/<int:alert_id>/prise-en-compte/": {"comment": "Vu en comité"},
 }
+
+
+def alert_of(world: World, ref: str) -> str:
+    """The id of an open alert on a project of the world: its rules evaluated on a day past every
+    planned end, so that each project still running is late."""
+    project = Project.objects.get(public_id=world.ids[ref])
+    alerts_evaluate([project.pk], today=date(2031, 6, 30), notify=False)
+    return str(project.alerts.filter(state="open").order_by("pk").values_list("pk", flat=True).first())
 
 
 def url_patterns() -> set[str]:
@@ -307,7 +334,7 @@ def test_matrix_rows_are_well_formed():
     for row in MATRIX:
         assert len(row) == 3 + len(ROLES), row
         assert row[1] in {"GET", "POST"}, row
-        assert set(row[3:]) <= {"200", "301", "302", "400", "401", "login", "403", "404", "405"}, row
+        assert set(row[3:]) <= {"200", "201", "301", "302", "400", "401", "login", "403", "404", "405"}, row
 
 
 def client_for(world: World, role: str) -> Client:
@@ -327,10 +354,14 @@ def call(world: World, route: str, method: str, target: str, client: Client):
         values["query"] = target
     elif target.startswith("CONV-"):
         values["agreement"] = target
+    elif target.startswith("alert:"):
+        values["alert"] = alert_of(world, target.removeprefix("alert:"))
     elif target != "-":
         values["project"] = world.ids.get(target, target)
     url = ROUTES[route].url.format(**values)
     if method == "POST":
+        if route in POST_JSON:
+            return client.post(url, json.dumps(POST_JSON[route]), content_type="application/json")
         return client.post(url, POST_DATA.get(route, {}))
     return client.get(url)
 
