@@ -75,3 +75,25 @@ def people() -> dict:
         "holding": person("holding", "operator_steward", organisation="MA-ALOMRANE"),
         "gie": person("gie", "partner_viewer", organisation="MA-GIE-DAKHLA-SC"),
     }
+
+
+# Figures within the budget: a financial anomaly written before closes.
+FINE = {"committed": "300000000.00", "paid": "150000000.00"}
+
+
+def inbox_world() -> dict:
+    """The inbox the API and page tests read: D1, a high financial anomaly in Dakhla; C1, a medium one
+    in Casablanca; D3, one in Dakhla that closed once its figures came back within the budget."""
+    from marsad.alerts import services
+    from marsad.alerts.models import Alert
+
+    refs = {
+        "D3": write("DOE-3", **OVERRUN),
+        "D1": write("DOE-1", **OVERPAID),
+        "C1": write("CS-1", **CASABLANCA, **OVERRUN),
+    }
+    for ref in ("D3", "D1", "C1"):
+        services.alerts_evaluate([refs[ref]], today=TODAY, notify=False)
+    write("DOE-3", **FINE)
+    services.alerts_evaluate([refs["D3"]], today=TODAY, notify=False)
+    return {"users": people(), "alerts": {ref: Alert.objects.get(project_id=pk) for ref, pk in refs.items()}}

@@ -6,30 +6,17 @@ import pytest
 from django.utils import timezone
 
 from marsad.alerts import services
-from marsad.alerts.models import Alert
 from marsad.audit.models import AuditEvent
 from marsad.core.formatting import format_date
 
-from .support import CASABLANCA, OVERPAID, OVERRUN, TODAY, people, write
+from .support import OVERPAID, TODAY, inbox_world, write
 
 pytestmark = [pytest.mark.django_db, pytest.mark.dbsensitive]
-
-FINE = {"committed": "300000000.00", "paid": "150000000.00"}
 
 
 @pytest.fixture
 def world(db) -> dict:
-    """D1: a high financial anomaly in Dakhla; C1: a medium one in Casablanca; D3: closed in Dakhla."""
-    refs = {
-        "D3": write("DOE-3", **OVERRUN),
-        "D1": write("DOE-1", **OVERPAID),
-        "C1": write("CS-1", **CASABLANCA, **OVERRUN),
-    }
-    for ref in ("D3", "D1", "C1"):
-        services.alerts_evaluate([refs[ref]], today=TODAY, notify=False)
-    write("DOE-3", **FINE)
-    services.alerts_evaluate([refs["D3"]], today=TODAY, notify=False)
-    return {"users": people(), "alerts": {ref: Alert.objects.get(project_id=pk) for ref, pk in refs.items()}}
+    return inbox_world()
 
 
 def rows(world, response) -> list[str]:
