@@ -26,3 +26,9 @@ def mad(value, scale="auto"):
 @register.filter
 def date_ma(value):
     return formatting.format_date(value, get_language())
+
+
+@register.filter
+def absolute(value):
+    """The size of a signed number: what a plural form is chosen by ("-3 days" is plural)."""
+    return abs(value)
