@@ -24,9 +24,10 @@ Measured then:
 - a submission of one progress report for each project of the sample, through the exchange's
   ``submission_process`` (the service behind ``POST /api/v1/exchange/submissions``, here without the
   HTTP and signature layers that bench/exchange.py measures), and the refresh it queues, run as
-  ``marsad db_worker`` runs it (facts and rollups of those projects); then how many of the fact rows
-  it rewrote actually changed, where its time goes (run again in two parts with the statements
-  captured, its Python steps timed apart), and the time to sum only the rollup cells that changed;
+  ``marsad db_worker`` runs it (facts and rollups of those projects); then how many fact, output and
+  rollup rows it wrote against those that actually changed, where its time goes (its two parts run
+  again with the statements captured, its Python steps timed apart), and the time to sum only the
+  rollup cells that changed in two SQL shapes;
 - the national dashboard's figures through ``selectors.figures`` for a national reader (from the
   rollups): by region and by programme for the current month, and the trend of every month of the
   window; the same from the raw facts (``source="facts"``), for information;
@@ -678,17 +679,20 @@ TASK_PATH = "marsad.indicators.tasks.facts_refresh_task"
 
 
 def refresh_queued(window: Window) -> dict:
-    """Run the refresh the submission queued, as ``marsad db_worker`` runs it, timed; count the fact
-    rows it actually changed; then run it again in two parts (facts, rollups) with the SQL
-    statements captured and its Python steps timed apart, to see where its time goes; and time the
-    sums of only the rollup cells that changed (the query a cell-wise refresh would run)."""
+    """Run the refresh the submission queued, as ``marsad db_worker`` runs it, timed; count the rows
+    it wrote (the primary keys above the largest before it) against the fact rows that actually
+    changed; then, to see where its time goes, run its two parts again with the SQL statements
+    captured (the facts of the same projects, which now reads and compares them and writes nothing,
+    and the rollup cells that changed, read and summed again) and its Python steps timed apart; and
+    time the sums of only the changed cells in two SQL shapes (an OR of keys, a row-value ``IN``)."""
     from django.db import connection, transaction
+    from django.db.models import Max
     from django.test.utils import CaptureQueriesContext
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
 
-    from marsad.indicators.models import ProjectMonth
-    from marsad.indicators.services import facts_refresh, rollups_refresh
+    from marsad.indicators.models import OutputMonth, ProjectMonth, Rollup
+    from marsad.indicators.services import facts_refresh, rollups_refresh_cells
 
     queued = list(DBTaskResult.objects.ready().filter(task_path=TASK_PATH))
     if len(queued) != 1:
@@ -700,42 +704,41 @@ def refresh_queued(window: Window) -> dict:
         max_tasks=None, worker_id="bench", excluded_queue_names=[],
     )  # fmt: skip
     before = facts_snapshot(ids)
+    tables = (ProjectMonth, OutputMonth, Rollup)
+    largest = [model.objects.aggregate(last=Max("id"))["last"] or 0 for model in tables]
     start = time.perf_counter()
     worker.run_task(task)
     seconds = time.perf_counter() - start
     task.refresh_from_db()
     if task.status != "SUCCESSFUL":
         raise RuntimeError(f"the facts refresh failed: {task.traceback[-2000:]}")
+    written = [model.objects.filter(id__gt=last).count() for model, last in zip(tables, largest, strict=True)]
     after = facts_snapshot(ids)
     changed = changes(before, after)
     cells = changed.pop("cells")
-    keys = set(
-        ProjectMonth.objects.filter(project_id__in=ids)
-        .values_list("province_code", "programme_code", "operator_id")
-        .distinct()
-    )
     with CaptureQueriesContext(connection) as facts_queries:
         start = time.perf_counter()
-        summary = facts_refresh(ids, today=window.today, rollups=False)
+        rerun = facts_refresh(ids, today=window.today, rollups=False)
         facts_s = time.perf_counter() - start
     # In a transaction, as inside facts_refresh (alone, every row of the inserts would commit).
     start = time.perf_counter()
     with CaptureQueriesContext(connection) as rollup_queries, transaction.atomic():
-        rollups = rollups_refresh(keys)
+        rewritten = rollups_refresh_cells(cells)
     rollups_s = time.perf_counter() - start
     return {
         "projects": len(ids),
         "seconds": round(seconds, 3),
         "goal_s": GOALS["refresh_s"],
         "met": seconds < GOALS["refresh_s"],
-        "months_written": summary.months,
-        "output_months_written": summary.outputs,
-        "rollup_groups": len(keys),
-        "rollup_rows_written": rollups,
+        "months_written": written[0],
+        "output_months_written": written[1],
+        "rollup_rows_written": written[2],
         "changed": changed,
         "parts_rerun": {
             "facts_s": round(facts_s, 3),
-            "rollups_s": round(rollups_s, 3),
+            "facts_rows_written": rerun.months + rerun.outputs,
+            "rollup_cells_s": round(rollups_s, 3),
+            "rollup_rows_written": rewritten,
             "facts_queries": len(facts_queries.captured_queries),
             "rollup_queries": len(rollup_queries.captured_queries),
             "facts_python_steps": python_steps(ids, window),
@@ -1379,14 +1382,17 @@ def table(runs: dict) -> str:
             f"{r['submission']['seconds']:.2f} s")),
         ("refresh after it, as the worker runs it (goal < 2 s)", lambda r: (
             f"{r['refresh']['seconds']:.2f} s, {_yes(r['refresh']['met'])}")),
-        ("… fact rows rewritten / that changed", lambda r: (
+        ("… fact rows written / that changed", lambda r: (
             f"{r['refresh']['months_written']:,} / {r['refresh']['changed']['facts']['differing']:,}")),
-        ("… rollup rows rewritten / cells that changed", lambda r: (
+        ("… output rows written / that changed", lambda r: (
+            f"{r['refresh']['output_months_written']:,} / "
+            f"{r['refresh']['changed']['output_facts']['differing']:,}")),
+        ("… rollup rows written / cells that changed", lambda r: (
             f"{r['refresh']['rollup_rows_written']:,} / {r['refresh']['changed']['rollup_cells']:,}")),
-        ("… of which facts / rollups (rerun apart)", lambda r: (
+        ("… rerun apart: facts read and compared (nothing to write) / changed cells summed", lambda r: (
             f"{r['refresh']['parts_rerun']['facts_s']:.2f} s / "
-            f"{r['refresh']['parts_rerun']['rollups_s']:.2f} s")),
-        ("… sums of the changed cells only: OR of keys / row-value IN (proposed)", lambda r: (
+            f"{r['refresh']['parts_rerun']['rollup_cells_s']:.2f} s")),
+        ("… sums of the changed cells only, SQL apart: OR of keys / row-value IN", lambda r: (
             f"{_ms(r['refresh']['changed_cells_only']['ms']['or_of_keys'])} / "
             f"{_ms(r['refresh']['changed_cells_only']['ms']['row_values_in'])}")),
     ]  # fmt: skip

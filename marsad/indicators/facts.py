@@ -80,12 +80,9 @@ def project_months(versions: Iterable[VersionInput], *, today: date) -> list[Mon
         if version.is_tombstone:
             continue
         document = json.loads(version.canonical)
-        reports.append(
-            (_report_date(version, document), version.number, document, measures.completeness(document))
-        )
+        reports.append((_report_date(version, document), version.number, document))
     reports.sort(key=lambda report: (report[0], report[1]))
-    current = ordered[-1]
-    latest = json.loads(current.canonical)
+    latest = next(document for _, number, document in reports if number == ordered[-1].number)
     last = month_of(today)
     if latest.get("actual_end"):
         last = min(last, month_of(date.fromisoformat(latest["actual_end"])))
@@ -96,6 +93,7 @@ def project_months(versions: Iterable[VersionInput], *, today: date) -> list[Mon
     if last is None:
         return []
     months: list[Month] = []
+    states: dict[int, dict] = {}  # the fields of the report in force, built once per report
     index = -1
     month = first
     while month <= last:
@@ -104,13 +102,18 @@ def project_months(versions: Iterable[VersionInput], *, today: date) -> list[Mon
         while index + 1 < len(reports) and reports[index + 1][0] < boundary:
             index += 1
             reported = reported or reports[index][0] >= month
-        _, number, document, filled = reports[index]
-        months.append(_month(month, number, reported, document, filled))
+        state = states.get(index)
+        if state is None:
+            _, number, document = reports[index]
+            state = states[index] = _state(number, document)
+        months.append(Month(month=month, reported=reported, **state))
         month = boundary
     return months
 
 
-def _month(month: date, number: int, reported: bool, document: Mapping, filled: Decimal) -> Month:
+def _state(number: int, document: Mapping) -> dict:
+    """The fields of a month's facts that come from the report in force (all but the month and
+    whether a report arrived in it)."""
     primary = next(code for code, link in document["communes"].items() if link["primary"])
     outputs = tuple(
         sorted(
@@ -118,18 +121,16 @@ def _month(month: date, number: int, reported: bool, document: Mapping, filled: 
             for code, values in (document.get("outputs") or {}).items()
         )
     )
-    return Month(
-        month=month,
-        commune_code=primary,
-        programme_code=document["programme"],
-        operator_code=document["operator"],
-        status_code=document["status"],
-        version=number,
-        reported=reported,
-        budget=Decimal(document.get("budget") or "0"),
-        progress=_decimal(document.get("progress")),
-        committed=_decimal(document.get("committed")),
-        paid=_decimal(document.get("paid")),
-        completeness=filled,
-        outputs=outputs,
-    )
+    return {
+        "commune_code": primary,
+        "programme_code": document["programme"],
+        "operator_code": document["operator"],
+        "status_code": document["status"],
+        "version": number,
+        "budget": Decimal(document.get("budget") or "0"),
+        "progress": _decimal(document.get("progress")),
+        "committed": _decimal(document.get("committed")),
+        "paid": _decimal(document.get("paid")),
+        "completeness": measures.completeness(document),
+        "outputs": outputs,
+    }

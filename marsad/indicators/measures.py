@@ -284,6 +284,8 @@ def coefficient_of_variation(values: Iterable[Number], weights: Iterable[Number]
 COMPLETENESS_FIELDS = tuple(sorted(RECORD_FIELDS - {"operator", "operator_ref"}))
 BILINGUAL_FIELDS = ("title", "description")
 LANGUAGES = ("ar", "fr")
+_SINGLE_FIELDS = tuple(key for key in COMPLETENESS_FIELDS if key not in BILINGUAL_FIELDS)
+_BILINGUAL_PRESENT = tuple(key for key in COMPLETENESS_FIELDS if key in BILINGUAL_FIELDS)
 
 
 def _filled(value) -> bool:
@@ -297,18 +299,29 @@ def completeness(document: dict) -> Decimal:
 
     Filled: not None, not a blank string, not an empty map or list. A title or description counts
     half for each of its two languages that is not blank. A withdrawn document has no fields to
-    fill: ValueError."""
+    fill: ValueError. Counted in halves, in integers: halves / (2 × fields) × 100, rounded half-up
+    exactly as ``_round`` does (it runs for every version on each refresh of the facts)."""
     if document.get("withdrawn"):
         raise ValueError("a withdrawn project has no completeness")
-    filled = Fraction(0)
-    for key in COMPLETENESS_FIELDS:
-        value = document.get(key)
-        if key in BILINGUAL_FIELDS:
-            texts = value if isinstance(value, dict) else {}
-            filled += Fraction(sum(1 for language in LANGUAGES if _filled(texts.get(language))), 2)
-        elif _filled(value):
-            filled += 1
-    return _round(filled / len(COMPLETENESS_FIELDS) * HUNDRED, TWO_PLACES)
+    halves = 0
+    get = document.get
+    for key in _SINGLE_FIELDS:
+        value = get(key)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            if value.strip():
+                halves += 2
+        elif value != {} and value != []:
+            halves += 2
+    for key in _BILINGUAL_PRESENT:
+        texts = get(key)
+        if isinstance(texts, dict):
+            halves += sum(1 for language in LANGUAGES if _filled(texts.get(language)))
+    # round(halves / (2n) × 10,000) half-up in hundredths: floor(a / b + 1/2) = (2a + b) // 2b.
+    scaled, denominator = halves * 10_000, 2 * len(COMPLETENESS_FIELDS)
+    units = (2 * scaled + denominator) // (2 * denominator)
+    return Decimal(f"{units}E-{TWO_PLACES}")
 
 
 def mean(total: Number, count: int) -> Decimal | None:

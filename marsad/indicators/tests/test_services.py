@@ -31,7 +31,7 @@ def snapshot() -> tuple[list, list, list]:
         ProjectMonth.objects.order_by("project__operator_ref", "month").values_list(
             "project__operator_ref", "month", "region_code", "province_code", "commune_code",
             "programme_code", "operator__code", "status_code", "version", "reported", "budget", "progress",
-            "committed", "paid",
+            "committed", "paid", "completeness",
         )
     )  # fmt: skip
     outputs = list(
@@ -43,6 +43,7 @@ def snapshot() -> tuple[list, list, list]:
         Rollup.objects.order_by("month", "province_code", "programme_code", "operator__code").values_list(
             "month", "region_code", "province_code", "programme_code", "operator__code", "projects",
             "reported", "completed", "budget", "progress_weighted", "progress_budget", "committed", "paid",
+            "completeness",
         )
     )  # fmt: skip
     return months, outputs, rollups
@@ -59,7 +60,10 @@ def test_facts_and_rollups_of_two_projects(django_assert_num_queries):
                    committed="900.00", paid="300.00", programme="PU"),
         ]
     )  # fmt: skip
-    with django_assert_num_queries(14):  # the same for one project or a chunk of 500
+    # Savepoint, operators, versions, communes, facts as they stand, their outputs, the two inserts,
+    # statuses, rollups as they stand, the cells' sums, their insert, release: the same for one
+    # project or a chunk of 500 built from nothing.
+    with django_assert_num_queries(13):
         summary = facts_refresh(ids, today=TODAY)
     assert (summary.projects, summary.months, summary.outputs, summary.rollups) == (2, 5, 5, 3)
     september = Rollup.objects.get(month=date(2026, 9, 1))
@@ -77,6 +81,53 @@ def test_facts_and_rollups_of_two_projects(django_assert_num_queries):
     ]
     assert september.province_code == "12.391"
     assert september.region_code == "12"
+
+
+@pytest.mark.dbsensitive
+@pytest.mark.django_db
+def test_a_refresh_writes_only_the_rows_and_rollup_cells_that_changed(django_assert_num_queries):
+    ids = apply(
+        [
+            record(operator_ref="A", as_of="2026-08-31", budget="1000.00", financing={}, progress="10.00"),
+            record(operator_ref="B", as_of="2026-08-31", budget="3000.00", financing={}, progress="50.00"),
+        ]
+    )
+    facts_refresh(ids, today=TODAY)
+    first = snapshot()
+    kept = set(ProjectMonth.objects.filter(month__lt=date(2026, 10, 1)).values_list("id", flat=True))
+    kept_outputs = set(OutputMonth.objects.filter(month__lt=date(2026, 10, 1)).values_list("id", flat=True))
+    kept_rollups = set(Rollup.objects.filter(month__lt=date(2026, 10, 1)).values_list("id", flat=True))
+    # Savepoint, operators, versions, communes, facts as they stand, release: nothing differs.
+    with django_assert_num_queries(6):
+        summary = facts_refresh(ids, today=TODAY)
+    assert (summary.months, summary.outputs, summary.rollups) == (0, 0, 0)
+    assert snapshot() == first
+    # A reports in October: only its October fact, its output and the October cell are written.
+    apply(
+        [
+            record(operator_ref="A", as_of="2026-10-20", budget="1000.00", financing={}, progress="30.00",
+                   outputs={"SUP": {"target": "275", "achieved": "60"}}),
+        ]
+    )  # fmt: skip
+    # ... as above, then the outputs of the changed month, the deletes of the fact, the output and the
+    # rollup row, the inserts of the fact, the output and the rollup row, statuses, rollups, sums.
+    with django_assert_num_queries(16):
+        summary = facts_refresh(ids, today=TODAY)
+    assert (summary.months, summary.outputs, summary.rollups) == (1, 1, 1)
+    assert set(ProjectMonth.objects.filter(month__lt=date(2026, 10, 1)).values_list("id", flat=True)) == kept
+    assert (
+        set(OutputMonth.objects.filter(month__lt=date(2026, 10, 1)).values_list("id", flat=True))
+        == kept_outputs
+    )
+    assert (
+        set(Rollup.objects.filter(month__lt=date(2026, 10, 1)).values_list("id", flat=True)) == kept_rollups
+    )
+    october = Rollup.objects.get(month=date(2026, 10, 1))
+    assert (october.projects, october.reported) == (2, 1)
+    assert october.progress_weighted == Decimal("180000.0000")  # 1,000 × 30 + 3,000 × 50
+    incremental = snapshot()
+    indicators_rebuild(today=TODAY)
+    assert snapshot() == incremental
 
 
 @pytest.mark.dbsensitive
