@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/indicators.py [--projects 100000] [--months 60] [--sample 1000]
         [--databases sqlite,postgresql] [--repeat 5] [--postgres-url postgresql://postgres@127.0.0.1:5432/]
-        [--seed 1] [--keep]
+        [--postgres-database bench_ind] [--seed 1] [--keep]
 
 Each database runs in a child process on a fresh database: an SQLite file under bench/scratch/, or the
-PostgreSQL database ``bench_ind`` (dropped at the end unless ``--keep``). ``marsad
+PostgreSQL database ``--postgres-database`` (``bench_ind``; dropped at the end unless ``--keep``). ``marsad
 migrate``, ``createcachetable``, ``territories_load`` and ``reference_load`` first (timed apart as
 set-up). Then the dataset, over the 12 regions' real communes and the catalogue's programmes:
 
@@ -1327,9 +1327,9 @@ def run(kind: str, args) -> dict:
         import psycopg
 
         with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-        url = f"{server_url}/{PG_DATABASE}"
+            admin.execute(f'DROP DATABASE IF EXISTS "{args.postgres_database}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{args.postgres_database}"')
+        url = f"{server_url}/{args.postgres_database}"
     command = [
         sys.executable, __file__, "--child", kind, "--url", url, "--dir", str(directory),
         "--projects", str(args.projects), "--months", str(args.months), "--sample", str(args.sample),
@@ -1347,7 +1347,7 @@ def run(kind: str, args) -> dict:
                 import psycopg
 
                 with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
-                    admin.execute(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+                    admin.execute(f'DROP DATABASE IF EXISTS "{args.postgres_database}" WITH (FORCE)')
 
 
 # --- Report ---------------------------------------------------------------------------------------------
@@ -1444,6 +1444,7 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/")
+    parser.add_argument("--postgres-database", default=PG_DATABASE, help="the scratch PostgreSQL database")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases for inspection")
     parser.add_argument("--child", help=argparse.SUPPRESS)

@@ -72,7 +72,67 @@ def _report_date(version: VersionInput, document: Mapping) -> date:
 
 def project_months(versions: Iterable[VersionInput], *, today: date) -> list[Month]:
     """The monthly facts of one project from all its versions (any order), up to ``today``'s month."""
+    return project_months_since(versions, {}, today=today)[1]
+
+
+def project_months_since(
+    versions: Iterable[VersionInput], stored: Mapping[date, int], *, today: date
+) -> tuple[date, list[Month]]:
+    """The monthly facts of one project from ``start`` on, as ``(start, months)``, given the facts it
+    has (``stored``: month → number of the version in force): the stored facts before ``start`` are
+    what a full build gives. ``start`` is ``date.min`` when every month is built (no stored facts, a
+    withdrawal, or a change reaching back to the first month).
+
+    Stored facts were built from every version up to some number; a version in force at none of
+    their months is "unknown" (a new version, or an old one superseded within its month or dated
+    after the end). The facts of a month depend only on the reports dated before the next month, so
+    the months before the first unknown report's month — and before the last stored month, which a
+    new ``today`` or end may change — keep their facts, and the build resumes from the state in force
+    the month before, recorded in its stored fact. Parsed: the unknown versions, the latest (its
+    actual end), and the versions in force from the month before ``start`` on; every report dated
+    from ``start`` on is among them (a version is in force only from its report's month)."""
     ordered = sorted(versions, key=lambda v: v.number)
+    if not stored or not ordered or ordered[-1].is_tombstone:
+        return date.min, _build(ordered, today=today)
+    documents: dict[int, tuple[date, dict]] = {}
+
+    def report(version: VersionInput) -> tuple[date, dict]:
+        if version.number not in documents:
+            document = json.loads(version.canonical)
+            documents[version.number] = (_report_date(version, document), document)
+        return documents[version.number]
+
+    months = sorted(stored)
+    last_in_force: dict[int, date] = {}
+    for month in months:
+        last_in_force[stored[month]] = month
+    start = months[-1]
+    for version in ordered:
+        if not version.is_tombstone and version.number not in last_in_force:
+            start = min(start, month_of(report(version)[0]))
+    first, latest = months[0], report(ordered[-1])[1]
+    end = _end(latest, today)
+    contiguous = len(months) == _months_between(first, months[-1])
+    if start <= first or not contiguous or end < _previous_month(start):
+        return date.min, _build(ordered, today=today)
+    before = stored[_previous_month(start)]
+    reports = sorted(
+        (
+            (report(v)[0], v.number, report(v)[1])
+            for v in ordered
+            if not v.is_tombstone
+            and (v.number not in last_in_force or last_in_force[v.number] >= _previous_month(start))
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+    index = next((i for i, (_day, number, _document) in enumerate(reports) if number == before), None)
+    if index is None:  # facts of a version that is no more: not from these versions
+        return date.min, _build(ordered, today=today)
+    return start, _walk(reports, index, start, end)
+
+
+def _build(ordered: list[VersionInput], *, today: date) -> list[Month]:
+    """Every month's facts from all the versions (ordered by number)."""
     if not ordered or ordered[-1].is_tombstone:
         return []
     reports = []
@@ -83,18 +143,43 @@ def project_months(versions: Iterable[VersionInput], *, today: date) -> list[Mon
         reports.append((_report_date(version, document), version.number, document))
     reports.sort(key=lambda report: (report[0], report[1]))
     latest = next(document for _, number, document in reports if number == ordered[-1].number)
-    last = month_of(today)
-    if latest.get("actual_end"):
-        last = min(last, month_of(date.fromisoformat(latest["actual_end"])))
+    last = _end(latest, today)
     first = month_of(reports[0][0])
     if first > last:
         # Reports dated after the end (or in the future): the project shows from its first report.
         last = first if first <= month_of(today) else None
     if last is None:
         return []
+    return _walk(reports, -1, first, last)
+
+
+def _end(latest: Mapping, today: date) -> date:
+    """The last month of facts: ``today``'s, or the latest version's actual end if earlier."""
+    last = month_of(today)
+    if latest.get("actual_end"):
+        last = min(last, month_of(date.fromisoformat(latest["actual_end"])))
+    return last
+
+
+def _previous_month(month: date) -> date:
+    return (
+        month.replace(year=month.year - 1, month=12)
+        if month.month == 1
+        else month.replace(month=month.month - 1)
+    )
+
+
+def _months_between(first: date, last: date) -> int:
+    """The number of months from ``first`` to ``last``, both included."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def _walk(reports: list[tuple[date, int, Mapping]], index: int, first: date, last: date) -> list[Month]:
+    """The facts from month ``first`` to ``last`` from the reports sorted by (date, number), the
+    report in force before ``first`` being ``reports[index]`` (none: -1); every report dated from
+    ``first`` on comes after it."""
     months: list[Month] = []
     states: dict[int, dict] = {}  # the fields of the report in force, built once per report
-    index = -1
     month = first
     while month <= last:
         boundary = next_month(month)

@@ -20,7 +20,7 @@ from marsad.core import rows
 from marsad.registry.models import Project, ProjectVersion, Status
 from marsad.territories.models import Territory
 
-from .facts import VersionInput, project_months
+from .facts import Month, VersionInput, project_months_since
 from .models import MonthClose, OutputMonth, ProjectMonth, PublishedFigure, Rollup
 
 MONTH_COLUMNS = (
@@ -35,6 +35,7 @@ ROLLUP_COLUMNS = (
     "month", "region_code", "province_code", "programme_code", "operator", "projects", "reported",
     "completed", "budget", "progress_weighted", "progress_budget", "committed", "paid", "completeness",
 )  # fmt: skip
+VERSION = 1 + MONTH_COLUMNS.index("version")  # its place in a fact row read with its id
 CHUNK = 500
 ID_BATCH = 5000  # primary keys per DELETE
 MONTH_BATCH = 12  # months of rollup cells recomputed per query
@@ -77,7 +78,11 @@ def facts_refresh(
     no longer built is deleted, a new one inserted. The output rows of a month are compared and
     rewritten only where the month's fact row changed: they come from the same version (immutable)
     with the same territory, programme and operator as the fact row, so an unchanged fact row has
-    unchanged outputs. ``summary.months`` and ``summary.outputs`` count the rows written."""
+    unchanged outputs. ``summary.months`` and ``summary.outputs`` count the rows written.
+
+    A project with facts is built from the first month its new versions reach (``facts.
+    project_months_since``): its facts before that month are kept as they are, not compared, and
+    only the documents of the versions in force from the month before are parsed."""
     today = today or local_today()
     ids = sorted(set(project_ids))
     summary = RefreshSummary(projects=len(ids))
@@ -95,7 +100,19 @@ def facts_refresh(
                 versions.setdefault(project_id, []).append(
                     VersionInput(number, received_at, tombstone, canonical)
                 )
-            built = {pid: project_months(items, today=today) for pid, items in versions.items()}
+            existing = {
+                (row[1], row[2]): row
+                for row in ProjectMonth.objects.filter(project_id__in=chunk).values_list("id", *MONTH_COLUMNS)
+            }
+            stored: dict[int, dict[date, int]] = {}
+            for (project_id, month), row in existing.items():
+                stored.setdefault(project_id, {})[month] = row[VERSION]
+            starts: dict[int, date] = {}  # per project, the first month built; the ones before are kept
+            built: dict[int, list[Month]] = {}
+            for project_id, items in versions.items():
+                starts[project_id], built[project_id] = project_months_since(
+                    items, stored.get(project_id, {}), today=today
+                )
             places = _places(m.commune_code for months in built.values() for m in months)
             month_rows: dict[tuple[int, date], tuple] = {}
             output_rows: dict[tuple[int, date], list[tuple]] = {}
@@ -113,10 +130,7 @@ def facts_refresh(
                          achieved)
                         for code, target, achieved in m.outputs
                     ]  # fmt: skip
-            existing = {
-                (row[1], row[2]): row
-                for row in ProjectMonth.objects.filter(project_id__in=chunk).values_list("id", *MONTH_COLUMNS)
-            }
+            existing = {key: row for key, row in existing.items() if key[1] >= starts.get(key[0], date.min)}
             stale_months: list[int] = []
             changed: set[tuple[int, date]] = set()
             for key, row in existing.items():
