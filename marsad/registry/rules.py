@@ -259,6 +259,7 @@ CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
 ORGANISATION_PATTERN = re.compile(r"^MA-[A-Z0-9][A-Z0-9.\-]{0,36}$")
 COMMUNE_PATTERN = re.compile(r"^\d{2}\.\d{3}\.\d{2}\.\d{1,2}$")
 REFERENCE_PATTERN = re.compile(r"^[^\s/][^/]{0,63}$")
+DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 TWO_PLACES = Decimal("0.01")
 MAX_AMOUNT = Decimal("99999999999999.99")
 MAX_QUANTITY = Decimal("999999999999.99")
@@ -325,8 +326,9 @@ class _Parser:
         if value is None or value == "":
             return None
         code = "malformed_amount" if money else "malformed_number"
-        if isinstance(value, bool) or (
-            not isinstance(value, str | int | Decimal) and not _is_exact_float(value)
+        if type(value) is not str and (
+            isinstance(value, bool)
+            or (not isinstance(value, str | int | Decimal) and not _is_exact_float(value))
         ):
             self.add(code, at, value=_shown(value))
             return None
@@ -348,11 +350,13 @@ class _Parser:
             return None
         if isinstance(value, date):
             return value
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError:
-                pass
+        if isinstance(value, str):
+            text = value.strip()
+            if DATE_PATTERN.fullmatch(text):
+                try:
+                    return date.fromisoformat(text)
+                except ValueError:
+                    pass
         self.add("malformed_date", at, value=_shown(value))
         return None
 
@@ -367,6 +371,8 @@ class _Parser:
         return value
 
     def mapping(self, value: Any, at: str) -> Mapping:
+        if type(value) is dict:
+            return value
         if value is None:
             return {}
         if not isinstance(value, Mapping):
@@ -390,7 +396,7 @@ def _shown(value: Any) -> str:
 def parse(raw: Any, catalogue: Catalogue) -> tuple[Record | None, list[Issue]]:
     """Check the shape of a raw record and normalise it. Returns (None, issues) when it is unusable."""
     parser = _Parser(catalogue)
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return None, [issue("malformed_record", "")]
     withdrawal = raw.get("withdrawn") is True
     allowed = WITHDRAWAL_FIELDS if withdrawal else RECORD_FIELDS

@@ -11,6 +11,7 @@ record). A withdrawal is a record too: it writes a tombstone version, never a de
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.utils import timezone
 
 from marsad.accounts.scoping import Scope, principal_scope
@@ -104,10 +105,43 @@ def public_id_for(operator_code: str, operator_ref: str) -> str:
     """The platform's identifier of a project: derived from the operator and its reference, so that
     it is known before any write and the same on every replay."""
     digest = hashlib.sha256(f"{operator_code}\n{operator_ref}".encode()).digest()
-    return PROJECT_ID_PREFIX + base64.b32encode(digest).decode()[:10].translate(_CROCKFORD)
+    # Base32 encodes 5 bytes as 8 characters: the first 10 characters come from the first 10 bytes.
+    return PROJECT_ID_PREFIX + base64.b32encode(digest[:10]).decode()[:10].translate(_CROCKFORD)
 
 
 _CROCKFORD = str.maketrans("ILOU", "XYZW")
+
+
+@functools.cache
+def _positional(model: type[Model]) -> tuple[tuple[str, ...], tuple[Any, ...], tuple[tuple[int, Any], ...]]:
+    """A model's column names, their constant defaults and the columns whose default is made
+    afresh for each instance (a callable such as ``list``)."""
+    columns = model._meta.concrete_fields
+    fresh = tuple(
+        (position, column)
+        for position, column in enumerate(columns)
+        if (column.has_default() and callable(column.default)) or column.has_db_default()
+    )
+    fresh_positions = {position for position, _ in fresh}
+    constants = tuple(
+        None if position in fresh_positions else column.get_default()
+        for position, column in enumerate(columns)
+    )
+    return tuple(column.attname for column in columns), constants, fresh
+
+
+def _instance(model: type[Model], **values: Any) -> Model:
+    """A new instance of ``model`` with ``values`` (by column name) and every other column at its
+    default: the same instance as ``model(**values)``, built through the ORM's positional path
+    (1,000 projects of a batch, each with some forty columns, took a tenth of the batch)."""
+    names, constants, fresh = _positional(model)
+    row = list(constants)
+    for position, column in fresh:
+        row[position] = column.get_default()
+    for position, name in enumerate(names):
+        if name in values:
+            row[position] = values[name]
+    return model(*row)
 
 
 @dataclass
@@ -209,6 +243,14 @@ def _compile(project: Project, record: Record, catalogue: Catalogue, *, now: dat
         project.withdrawal_reason = record.reason
         return
     primary = catalogue.communes[record.primary_commune]
+    # The search key depends on the identifiers and the titles only: a saved project whose titles
+    # stay the same keeps its key (a monthly report rarely renames a project).
+    same_titles = (
+        bool(project.search_text)
+        and set(record.title) == {"ar", "fr"}
+        and project.title_fr == record.title["fr"]
+        and project.title_ar == record.title["ar"]
+    )
     project.title_fr = record.title.get("fr", "")
     project.title_ar = record.title.get("ar", "")
     project.description_fr = record.description.get("fr", "")
@@ -227,7 +269,8 @@ def _compile(project: Project, record: Record, catalogue: Catalogue, *, now: dat
     project.progress = record.progress
     project.committed = record.committed
     project.paid = record.paid
-    project.search_text = _search_text(record, project.public_id)
+    if not same_titles:
+        project.search_text = _search_text(record, project.public_id)
     if project.initial_planned_end is None:
         project.initial_planned_end = record.planned_end
 
@@ -318,7 +361,8 @@ def records_apply(
                 if base not in (None, 0):
                     result.issues.append(issue("version_conflict", "/base_version", base=base, current=0))
                     continue
-                project = Project(
+                project = _instance(
+                    Project,
                     public_id=public_id_for(record.operator, record.operator_ref),
                     operator_id=catalogue.organisations[record.operator],
                     operator_ref=record.operator_ref,
@@ -374,20 +418,20 @@ def records_apply(
                 state.record = record
             state.document = document
             state.changed = True
-            versions.append(
-                ProjectVersion(
-                    project=project,
-                    number=number,
-                    canonical=text,
-                    sha256=digest,
-                    received_at=now,
-                    source_kind=source_kind,
-                    source_id=str(source_id)[:64],
-                    actor_label=actor_label[:150],
-                    is_tombstone=record.withdrawn,
-                    warnings=warnings,
-                )
+            version = _instance(
+                ProjectVersion,
+                number=number,
+                canonical=text,
+                sha256=digest,
+                received_at=now,
+                source_kind=source_kind,
+                source_id=str(source_id)[:64],
+                actor_label=actor_label[:150],
+                is_tombstone=record.withdrawn,
+                warnings=warnings,
             )
+            version.project = project
+            versions.append(version)
             action = {
                 Outcome.CREATED: "project.create",
                 Outcome.UPDATED: "project.update",

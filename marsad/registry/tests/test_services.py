@@ -130,6 +130,33 @@ def test_create_compiles_the_project_and_writes_version_one():
     assert document["outputs"] == {"SUP": {"achieved": "40", "target": "275"}}
 
 
+def test_public_id_is_derived_from_operator_and_reference():
+    assert public_id_for("MA-ALOMRANE-DOE", "DOE-PU-001") == "MRS-4YEANHZXF6"
+
+
+def test_new_project_has_the_model_defaults():
+    apply([record()])
+    project = Project.objects.get()
+    assert (project.published, project.published_at, project.withdrawn, project.withdrawn_at) == (
+        False,
+        None,
+        False,
+        None,
+    )
+    assert (project.withdrawal_reason, project.warning_codes, project.version) == ("", [], 1)
+
+
+def test_search_text_is_kept_with_the_same_titles_and_rebuilt_on_rename():
+    apply([record()])
+    key = "mrs 4yeanhzxf6 doe pu 001 قطب حضري داخله pole urbain de dakhla"
+    assert Project.objects.get().search_text == key
+    apply([record(progress="20")])
+    assert Project.objects.values_list("version", "search_text").get() == (2, key)
+    renamed = {"fr": "Pôle urbain de Dakhla, tranche 2", "ar": "القطب الحضري للداخلة"}
+    apply([record(progress="20", title=renamed)])
+    assert Project.objects.values_list("version", "search_text").get() == (3, key + " tranche 2")
+
+
 def test_identical_update_is_unchanged_and_writes_nothing():
     apply([record()])
     events = AuditEvent.objects.count()
