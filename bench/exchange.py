@@ -66,6 +66,31 @@ def marsad(env: dict, *command: str) -> str:
     return done.stdout
 
 
+def platform_setup(directory: Path, url: str) -> tuple[dict, float]:
+    """A fresh platform for a bench's child process: its environment (settings, var folder, database)
+    set in this process too, migrated and loaded with the territories and the reference catalogue.
+    Returns the environment and the seconds the set-up took."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+        "MARSAD_DEBUG": "0",
+        "MARSAD_VAR_DIR": str(directory),
+        "MARSAD_LOG_LEVEL": "WARNING",
+        "DATABASE_URL": url,
+    }
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    start = time.perf_counter()
+    for command in (
+        ["migrate", "--noinput", "-v0"],
+        ["createcachetable"],
+        ["territories_load"],
+        ["reference_load"],
+    ):
+        marsad(env, *command)
+    return env, time.perf_counter() - start
+
+
 # --- Records ---------------------------------------------------------------------------------------
 
 
@@ -487,25 +512,7 @@ def profile_batches(generator: Generator, signer: Signer, records: int, dump: Pa
 
 def child(kind: str, url: str, directory: Path, args) -> None:
     records, batches, seed = args.records, args.batches, args.seed
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-        "MARSAD_DEBUG": "0",
-        "MARSAD_VAR_DIR": str(directory),
-        "MARSAD_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": url,
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    start = time.perf_counter()
-    for command in (
-        ["migrate", "--noinput", "-v0"],
-        ["createcachetable"],
-        ["territories_load"],
-        ["reference_load"],
-    ):
-        marsad(env, *command)
-    setup_s = time.perf_counter() - start
+    env, setup_s = platform_setup(directory, url)
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

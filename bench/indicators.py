@@ -72,7 +72,7 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-from exchange import machine, marsad  # noqa: E402 - the benches' shared helpers
+from exchange import machine, platform_setup  # noqa: E402 - the benches' shared helpers
 
 ROOT = BENCH.parent
 RESULTS = BENCH / "results" / "indicators.json"
@@ -1249,25 +1249,7 @@ def database_size(kind: str, directory: Path) -> float:
 
 
 def child(kind: str, url: str, directory: Path, args) -> None:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-        "MARSAD_DEBUG": "0",
-        "MARSAD_VAR_DIR": str(directory),
-        "MARSAD_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": url,
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    start = time.perf_counter()
-    for command in (
-        ["migrate", "--noinput", "-v0"],
-        ["createcachetable"],
-        ["territories_load"],
-        ["reference_load"],
-    ):
-        marsad(env, *command)
-    setup_s = time.perf_counter() - start
+    _env, setup_s = platform_setup(directory, url)
 
     import django
 
