@@ -110,7 +110,7 @@ def marsad_server(marsad_env):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log = open(var / "server.log", "wb")  # noqa: SIM115 - closed at teardown
-    command = [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]
+    command = [*manage, "serve", f"127.0.0.1:{port}", "--noreload"]
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -221,7 +221,7 @@ class LiveMarsad:
 
         self.starts += 1
         log = open(self.var / f"server-{self.starts}.log", "wb")  # noqa: SIM115 - closed by the process's end
-        command = [sys.executable, "-m", "config.manage", "runserver", f"127.0.0.1:{self.port}", "--noreload"]
+        command = [sys.executable, "-m", "config.manage", "serve", f"127.0.0.1:{self.port}", "--noreload"]
         self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:

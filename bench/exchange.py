@@ -6,9 +6,9 @@
 Each database runs in a child process on a fresh database: an SQLite file in a temporary directory, or
 a new PostgreSQL database ``marsad_bench_<pid>`` (dropped at the end). ``marsad migrate``,
 ``createcachetable``, ``territories_load`` and ``reference_load`` (timed apart as set-up), then a client
-registered with ``marsad client create`` and an Ed25519 key, and ``marsad runserver --noreload`` on
-loopback with DEBUG off (no production WSGI server is installed: Django's threaded development server
-is what is measured). Then, over HTTP with httpx, one batch after the other:
+registered with ``marsad client create`` and an Ed25519 key, and ``marsad serve --noreload`` on
+loopback with DEBUG off (Django's threaded WSGI server with Nagle's algorithm off on its sockets: no
+production WSGI server is installed). Then, over HTTP with httpx, one batch after the other:
 
 - ``--batches`` signed submissions of ``--records`` new projects each (created/s);
 - the same number of batches updating those projects, as a monthly report does: progress, amounts,
@@ -256,7 +256,7 @@ def serve(env: dict, directory: Path) -> tuple[subprocess.Popen, str]:
     argv = [str(executable)] if executable.exists() else [sys.executable, "-m", "config.manage"]
     log = open(directory / "server.log", "wb")  # noqa: SIM115 - closed with the process
     server = subprocess.Popen(
-        [*argv, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env, cwd=ROOT, stdout=log, stderr=log
+        [*argv, "serve", f"127.0.0.1:{port}", "--noreload"], env=env, cwd=ROOT, stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -712,7 +712,7 @@ def main() -> None:
         results.update(
             {
                 "benchmark": "exchange",
-                "server": "marsad runserver --noreload (Django's threaded development server, DEBUG off); "
+                "server": "marsad serve --noreload (Django's threaded WSGI server, TCP_NODELAY, DEBUG off); "
                 "one client sending one batch at a time over loopback",
                 "goal": "3,000 records/s end to end on SQLite",
                 "machine": machine(),

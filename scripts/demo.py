@@ -109,7 +109,7 @@ def main() -> int:
         children.append(process)
         return process
 
-    spawn(str(BIN / "marsad"), "runserver", f"{options.host}:{options.port}", "--noreload")
+    spawn(str(BIN / "marsad"), "serve", f"{options.host}:{options.port}", "--noreload")
     wait_until_up(url)
     spawn(str(BIN / "marsad"), "db_worker", "--interval", "1", "--no-reload")
     spawn(str(BIN / "marsad"), "scheduler")
