@@ -93,6 +93,7 @@ PROJECT_FIELDS = [
     "search_text",
 ]
 
+PROJECT_ATTNAMES = [Project._meta.get_field(name).attname for name in PROJECT_FIELDS]
 
 VERSION_COLUMNS = rows.concrete_names(ProjectVersion, pk=True)
 
@@ -200,6 +201,7 @@ class _State:
     changed: bool = False
     record: Record | None = None
     sections: set[str] = field(default_factory=set)  # child tables whose rows must be rewritten
+    before: list | None = None  # a saved project's compiled columns as loaded, to write only what changed
 
 
 def _load_states(keys: set[tuple[str, str]], catalogue: Catalogue) -> dict[tuple[str, str], _State]:
@@ -405,6 +407,8 @@ def records_apply(
                 Outcome.WITHDRAWN if record.withdrawn else Outcome.CREATED if number == 1 else Outcome.UPDATED
             )
             result.version = number
+            if not state.is_new and state.before is None:
+                state.before = [getattr(project, name) for name in PROJECT_ATTNAMES]
             _compile(project, record, catalogue, now=now)
             project.version = number
             project.sha256 = digest
@@ -470,12 +474,28 @@ def _write(
 ) -> None:
     changed = [state for state in states.values() if state.changed]
     new = [state.project for state in changed if state.is_new]
-    existing = [state.project for state in changed if not state.is_new]
     for project, pk in zip(new, rows.ids_reserve(Project, len(new)), strict=True):
         project.pk = pk
     rows.insert_objects(new, rows.concrete_names(Project, pk=True))
-    # The compiled columns of existing projects: one prepared UPDATE for every row.
-    rows.update_objects(existing, PROJECT_FIELDS)
+    # The compiled columns of existing projects that changed: one prepared UPDATE per set of changed
+    # columns (a monthly report changes the progress, amounts and dates, not the titles or the place:
+    # SQLite and PostgreSQL then leave the indexes of the other columns alone).
+    by_columns: dict[tuple[str, ...], list[Project]] = {}
+    for state in changed:
+        if state.is_new:
+            continue
+        project = state.project
+        names = tuple(PROJECT_FIELDS)
+        if state.before is not None:
+            after = [getattr(project, attname) for attname in PROJECT_ATTNAMES]
+            names = tuple(
+                name
+                for name, old, new in zip(PROJECT_FIELDS, state.before, after, strict=True)
+                if old != new or type(old) is not type(new)
+            )
+        by_columns.setdefault(names, []).append(project)
+    for names, projects in by_columns.items():
+        rows.update_objects(projects, names)
     # Child rows are rewritten only for the parts of a record that changed (a monthly report
     # usually changes the progress and amounts, not the communes or the financing plan).
     for name, model in CHILD_SECTIONS.items():

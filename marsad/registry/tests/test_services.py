@@ -196,6 +196,33 @@ def test_changed_update_writes_version_two_with_its_diff():
     assert project.initial_planned_end == date(2030, 12, 31)
 
 
+def test_an_update_writes_only_the_project_columns_that_changed():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    apply([record(operator_ref="a"), record(operator_ref="b")])
+    with CaptureQueriesContext(connection) as captured:
+        apply([record(operator_ref="a", progress="20"), record(operator_ref="b", budget="1600000000.00")])
+    updates = sorted(
+        q["sql"] for q in captured.captured_queries if 'UPDATE "registry_project" SET' in q["sql"]
+    )
+    set_columns = [
+        sorted(
+            part.split(" = ")[0].strip('"') for part in sql.split(" SET ")[1].split(" WHERE ")[0].split(", ")
+        )
+        for sql in updates
+    ]
+    assert set_columns == [
+        ["budget", "sha256", "updated_at", "version", "warning_codes"],  # its financing no longer adds up
+        ["progress", "sha256", "updated_at", "version"],
+    ]
+    a, b = Project.objects.order_by("operator_ref")
+    assert (a.version, a.progress, a.budget) == (2, Decimal("20.00"), Decimal("1500000000.00"))
+    assert (b.version, b.progress, b.budget) == (2, Decimal("12.50"), Decimal("1600000000.00"))
+    assert b.title_fr == a.title_fr != ""
+    assert (a.warning_codes, b.warning_codes) == ([], ["financing_mismatch"])
+
+
 def test_child_rows_are_replaced_by_the_new_version():
     apply([record()])
     apply(
