@@ -21,12 +21,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.db import transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
 from marsad.accounts.scoping import Scope, principal_scope
-from marsad.audit.services import actor_identity, audit_build, audit_bulk_write, audit_record
+from marsad.audit.services import actor_identity, audit_build, audit_bulk_rows, audit_bulk_write, audit_record
 from marsad.core import rows
 from marsad.core.collector import collector_paused
 from marsad.core.text import search_key
@@ -228,8 +229,18 @@ def _load_states(keys: set[tuple[str, str]], catalogue: Catalogue) -> dict[tuple
         )
         by_project = dict(current.values_list("project_id", "canonical"))
         for state in states.values():
-            state.document = json.loads(by_project[state.project.pk])
+            state.document = _stored_document(by_project[state.project.pk])
     return states
+
+
+def _stored_document(text: str) -> dict:
+    """A stored version's document. Its canonical text holds strings, booleans and nulls only (amounts,
+    measures and dates are strings), which orjson reads exactly and several times faster than ``json``;
+    a text orjson refuses (an escaped lone surrogate) is read by ``json``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _search_text(record: Record, public_id: str) -> str:
@@ -351,7 +362,7 @@ def records_apply(
         head = None if dry_run else ledger.lock()
         states = _load_states({record.key for _, record in parsed}, catalogue)
         versions: list[ProjectVersion] = []
-        events = []
+        events: list[tuple[str, str, str, dict]] = []  # audit: action, project, label, changes
         for index, record in parsed:
             result = results[index]
             state = states.get(record.key)
@@ -442,21 +453,15 @@ def records_apply(
                 Outcome.WITHDRAWN: "project.withdraw",
             }[result.outcome]
             events.append(
-                audit_build(
-                    actor=actor,
-                    action=action,
-                    object_type="registry.project",
-                    object_id=project.public_id,
-                    object_label=project.title_fr or project.title_ar or project.operator_ref,
-                    changes={
+                (
+                    action,
+                    project.public_id,
+                    project.title_fr or project.title_ar or project.operator_ref,
+                    {
                         "version": number,
                         "sha256": digest,
                         "diff": diff(earlier, document) if number > 1 else [],
                     },
-                    source_kind=source_kind,
-                    source_id=str(source_id)[:64],
-                    request_id=request_id,
-                    occurred_at=now,
                 )
             )
         if dry_run:
@@ -464,7 +469,15 @@ def records_apply(
             return BatchResult(results, [], dry_run=True)
         _write(states, versions, catalogue)
         ledger.append_versions(head, versions, now=now)
-        audit_bulk_write(events)
+        audit_bulk_rows(
+            actor=actor,
+            object_type="registry.project",
+            entries=events,
+            source_kind=source_kind,
+            source_id=str(source_id)[:64],
+            request_id=request_id,
+            occurred_at=now,
+        )
         hooks.schedule(versions)
     return BatchResult(results, versions, head=head)
 
