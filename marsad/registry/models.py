@@ -192,8 +192,14 @@ class Project(models.Model):
     public_id = models.CharField(
         _("identifiant Marsad"), max_length=PROJECT_ID_LENGTH, unique=True, editable=False
     )
+    # No index of its own: the unique (operator, operator_ref) and the (operator, status) index
+    # start with it. The same holds for the programme, the first column of (programme, status).
     operator = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="operated_projects", verbose_name=_("opérateur")
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="operated_projects",
+        verbose_name=_("opérateur"),
+        db_index=False,
     )
     operator_ref = models.CharField(_("référence de l'opérateur"), max_length=64)
     title_fr = models.CharField(_("intitulé (français)"), max_length=300, blank=True)
@@ -206,6 +212,7 @@ class Project(models.Model):
         to_field="code",
         db_column="programme_code",
         verbose_name=_("programme"),
+        db_index=False,
     )
     status = models.ForeignKey(
         Status, on_delete=models.PROTECT, to_field="code", db_column="status_code", verbose_name=_("statut")
@@ -343,7 +350,8 @@ class ProjectCommune(models.Model):
     shares are given. Its territory's path is copied here so that scoping finds projects under a
     region or a province without a join."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="communes")
+    # Indexed by the unique (project, territory), which starts with it.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="communes", db_index=False)
     territory = models.ForeignKey(Territory, on_delete=models.PROTECT, related_name="project_links")
     is_primary = models.BooleanField(_("principale"), default=False)
     share = models.DecimalField(_("part (%)"), null=True, blank=True, **PERCENT)
@@ -371,7 +379,8 @@ class ProjectCommune(models.Model):
 class Financing(models.Model):
     """One line of a project's financing plan: a partner and its amount."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="financing")
+    # Indexed by the unique (project, partner), which starts with it.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="financing", db_index=False)
     partner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="financing_lines")
     amount = models.DecimalField(_("montant (MAD)"), **MONEY)
 
@@ -391,7 +400,8 @@ class Financing(models.Model):
 class ProjectOutput(models.Model):
     """A project's target and latest achieved value for one output indicator."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="outputs")
+    # Indexed by the unique (project, indicator), which starts with it.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="outputs", db_index=False)
     indicator = models.ForeignKey(
         Indicator, on_delete=models.PROTECT, to_field="code", db_column="indicator_code"
     )
@@ -422,7 +432,8 @@ class ProjectOutput(models.Model):
 
 
 class Milestone(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="milestones")
+    # Indexed by the unique (project, type), which starts with it.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="milestones", db_index=False)
     type = models.ForeignKey(MilestoneType, on_delete=models.PROTECT, to_field="code", db_column="type_code")
     planned = models.DateField(_("date prévue"), null=True, blank=True)
     forecast = models.DateField(_("date prévisionnelle"), null=True, blank=True)
@@ -449,7 +460,8 @@ class ProjectVersion(models.Model):
     a version too (a tombstone). The source is a kind and an identifier (a user, a submission, an
     upload, a command) with no foreign key to the apps above the registry."""
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="versions")
+    # Indexed by the unique (project, number), which starts with it.
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="versions", db_index=False)
     number = models.PositiveIntegerField(_("numéro"))
     canonical = models.TextField(_("enregistrement canonique (JSON)"))
     sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
