@@ -9,22 +9,23 @@ separate words; runs of spaces collapse to one.
 import re
 import unicodedata
 
-_ARABIC_MAP = str.maketrans(
-    {
-        "أ": "ا",
-        "إ": "ا",
-        "آ": "ا",
-        "ٱ": "ا",
-        "ؤ": "و",
-        "ئ": "ي",
-        "ى": "ي",
-        "ی": "ي",
-        "ة": "ه",
-        "ک": "ك",
-        "ـ": None,  # tatweel
-    }
+# Folded with str.replace, each only where it occurs: several times faster than str.translate on
+# Arabic text. No replacement is itself folded again, so the order does not matter.
+_ARABIC_FOLDS = (
+    ("أ", "ا"),
+    ("إ", "ا"),
+    ("آ", "ا"),
+    ("ٱ", "ا"),
+    ("ؤ", "و"),
+    ("ئ", "ي"),
+    ("ى", "ي"),
+    ("ی", "ي"),
+    ("ة", "ه"),
+    ("ک", "ك"),
+    ("ـ", ""),  # tatweel
 )
-_SEPARATORS = re.compile(r"[\W_]+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 # The combining marks of the Basic Multilingual Plane (accents, harakat), removed in one pass; text
 # with characters beyond that plane takes the character-by-character way.
 _COMBINING = re.compile(
@@ -32,30 +33,37 @@ _COMBINING = re.compile(
 )
 
 
+def _fold_arabic(text: str) -> str:
+    for letter, folded in _ARABIC_FOLDS:
+        if letter in text:
+            text = text.replace(letter, folded)
+    return text
+
+
 def normalize_search(text: str | None) -> str:
     """The search key of a text: lower case, no accents or harakat, hamza and taa marbuta folded."""
     if not text:
         return ""
-    text = text.translate(_ARABIC_MAP)
-    decomposed = unicodedata.normalize("NFKD", text)
-    if max(decomposed) <= "\uffff":
+    decomposed = unicodedata.normalize("NFKD", _fold_arabic(text))
+    if _ASTRAL.search(decomposed) is None:
         stripped = _COMBINING.sub("", decomposed)
     else:
         stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    stripped = stripped.translate(_ARABIC_MAP).casefold()
-    return " ".join(_SEPARATORS.sub(" ", stripped).split())
+    # Punctuation, hyphens, apostrophes and spaces separate the words.
+    return " ".join(_WORD.findall(_fold_arabic(stripped).casefold()))
 
 
 # Arabic clitics glued to the definite article: ال, وال, بال, كال, فال, and لل (لـ + الـ, whose alef
-# drops: للداخلة is "to Dakhla"). Stripped so that الداخلة, للداخلة and بالداخلة share one key.
-_ARTICLE = re.compile(r"^(?:[وفبك]?ال|لل)(?=\w{2})")
+# drops: للداخلة is "to Dakhla"). Stripped at the start of each word (of at least two more letters) so
+# that الداخلة, للداخلة and بالداخلة share one key: one pass over the normalised words.
+_ARTICLE = re.compile(r"(?<!\S)(?:[وفبك]?ال|لل)(?=\w{2})")
 
 
 def search_words(text: str | None) -> list[str]:
     """Words to index and to look for in free-text search of records: the normalised words with the
     Arabic definite article and the particles glued to it removed."""
-    return [_ARTICLE.sub("", word) for word in normalize_search(text).split()]
+    return search_key(text).split()
 
 
 def search_key(text: str | None) -> str:
-    return " ".join(search_words(text))
+    return _ARTICLE.sub("", normalize_search(text))
