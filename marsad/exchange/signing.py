@@ -17,6 +17,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 
+import orjson
 import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -109,8 +110,51 @@ def platform_signer() -> tuple[str, Ed25519PrivateKey]:
     return key.key_id, private
 
 
-def canonical_bytes(document: dict) -> bytes:
-    return rfc8785.dumps(document)
+# RFC 8785 canonical JSON. ``rfc8785`` is the reference; orjson writes the same bytes, ten times
+# faster, for a value made only of dicts, lists, strings, booleans, null and integers (exact types,
+# not subclasses): it escapes exactly what RFC 8785 escapes (``"``, ``\\`` and U+0000 to U+001F, with
+# the short forms \b \t \n \f \r and lowercase \u00xx otherwise; U+007F, U+2028 and U+2029 as they
+# are), and refuses lone surrogates, keys that are not exactly ``str`` and (with OPT_STRICT_INTEGER)
+# integers beyond ±(2**53 - 1), which RFC 8785 refuses too. Object names sort by code point in
+# orjson and by UTF-16 code unit in RFC 8785; the two orders differ only between a character from
+# U+E000 to U+FFFF and one beyond U+FFFF, so the names of every object must stay in the Basic
+# Multilingual Plane. Floats (ECMAScript number formatting: 1.0 is ``1``) and anything else go to
+# ``rfc8785``, which also raises what it raises.
+
+_ORJSON_SCALARS = frozenset((str, int, bool, type(None)))
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_MAX_DEPTH = 254  # orjson refuses deeper nesting; a value this deep (or circular) goes to rfc8785
+
+
+def _orjson_safe(values, depth: int) -> bool:
+    """Whether orjson writes ``values`` as RFC 8785 does (unless it refuses them). One walk of type
+    checks; a key that is not a string raises TypeError (from ``join``)."""
+    for value in values:
+        kind = type(value)
+        if kind in _ORJSON_SCALARS:
+            continue
+        if kind is dict:
+            names = "".join(value)
+            if depth >= _MAX_DEPTH or not (names.isascii() or max(names) <= "\uffff"):
+                return False
+            if not _orjson_safe(value.values(), depth + 1):
+                return False
+        elif kind is list:
+            if depth >= _MAX_DEPTH or not _orjson_safe(value, depth + 1):
+                return False
+        else:
+            return False
+    return True
+
+
+def canonical_bytes(value) -> bytes:
+    """The RFC 8785 canonical JSON of ``value``: what ``rfc8785.dumps`` gives, and raises."""
+    try:
+        if _orjson_safe((value,), 0):
+            return orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError (a lone surrogate, a large integer...) or a key not str
+        pass
+    return rfc8785.dumps(value)
 
 
 def _utf16_order(key: str) -> bytes:
@@ -121,7 +165,7 @@ def _object(members: dict[str, bytes]) -> bytes:
     """An RFC 8785 object from its members' serialised values (names sorted by UTF-16 code units)."""
     return (
         b"{"
-        + b",".join(rfc8785.dumps(k) + b":" + members[k] for k in sorted(members, key=_utf16_order))
+        + b",".join(canonical_bytes(k) + b":" + members[k] for k in sorted(members, key=_utf16_order))
         + b"}"
     )
 
@@ -135,12 +179,12 @@ def sign_document_sealed(document: dict) -> tuple[dict, bytes]:
     """``document`` signed, and the canonical JSON of the signed document (what a ledger entry
     seals). Each member's value is serialised once: the signed form is the same members and the
     signature."""
-    members = {k: rfc8785.dumps(v) for k, v in document.items() if k != "signature"}
+    members = {k: canonical_bytes(v) for k, v in document.items() if k != "signature"}
     key_id, private = platform_signer()
     value = base64.b64encode(private.sign(_object(members))).decode()
     signature = {"key_id": key_id, "algorithm": ALGORITHM, "value": value}
     signed = {**{k: v for k, v in document.items() if k != "signature"}, "signature": signature}
-    return signed, _object({**members, "signature": rfc8785.dumps(signature)})
+    return signed, _object({**members, "signature": canonical_bytes(signature)})
 
 
 def verify_document(document: dict, keys: dict[str, str]) -> bool:

@@ -4,11 +4,20 @@ Records hold no floats: amounts and measures are decimal strings, dates ISO stri
 keyed by code (communes, financing partners, output indicators, milestone types), so the canonical
 text is ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, identical to
 RFC 8785 for such data. It is computed once per record; its SHA-256 names the version.
+
+orjson writes that text several times faster, byte for byte the same for dicts, lists, strings,
+integers, booleans and null (it escapes the same characters, sorts keys by code point as Python does,
+and refuses what it would write otherwise: keys that are not exactly ``str``, integers beyond 64
+bits, lone surrogates, nesting deeper than 255). It writes floats differently (``1e-05`` as
+``0.00001``, NaN as ``null``) and serialises what ``json`` refuses or writes otherwise (enums, UUIDs,
+dates), so a document holding anything but those exact types is written by ``json`` as before.
 """
 
 import hashlib
 import json
 from decimal import Decimal
+
+import orjson
 
 from .rules import Record, escape_pointer
 
@@ -82,7 +91,36 @@ def record_document(record: Record, public_id: str) -> dict:
     }
 
 
+_SCALARS = frozenset((str, int, bool, type(None)))
+_MAX_DEPTH = 254  # orjson refuses deeper nesting; a value this deep (or circular) goes to json
+
+
+def _plain(values, depth: int) -> bool:
+    """Whether ``values`` hold only dicts, lists, strings, integers, booleans and None (exact types,
+    not subclasses): what orjson writes as ``json.dumps`` does. One walk of type checks."""
+    for value in values:
+        kind = type(value)
+        if kind in _SCALARS:
+            continue
+        if kind is dict:
+            if depth >= _MAX_DEPTH or not _plain(value.values(), depth + 1):
+                return False
+        elif kind is list:
+            if depth >= _MAX_DEPTH or not _plain(value, depth + 1):
+                return False
+        else:
+            return False
+    return True
+
+
 def canonical_json(document: dict) -> str:
+    """``json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, written
+    by orjson when that gives the same text (see the module's note)."""
+    if _plain((document,), 0):
+        try:
+            return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:  # a key not str, an integer beyond 64 bits, a lone surrogate
+            pass
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
