@@ -34,7 +34,10 @@ def local_secret_key() -> str:
 def database_from_url(url: str) -> dict:
     config = dj_database_url.parse(url, conn_max_age=60)
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        config["CONN_MAX_AGE"] = 0
+        # Persistent like PostgreSQL's: a connection kept by the thread serving a kept-alive HTTP
+        # connection keeps its page cache warm (a connector's batches were 5-10% slower with one
+        # connection per request).
+        config["CONN_MAX_AGE"] = 60
         config["OPTIONS"] = {
             # WAL lets readers work while one writer commits; IMMEDIATE takes the write lock at
             # BEGIN so two writers queue instead of failing half-way through a transaction.
