@@ -396,13 +396,11 @@ STEPS = [
     ("SHA-256", "marsad/registry/canonical.py", "sha256"),
     ("document diff (audit)", "marsad/registry/canonical.py", "diff"),
     ("project columns compiled", "marsad/registry/services.py", "_compile"),
-    ("audit events built", "marsad/audit/services.py", "audit_build"),
     ("bulk writes: projects, children, versions", "marsad/registry/services.py", "_write"),
     ("ledger entries", "marsad/registry/ledger.py", "append_versions"),
-    ("audit events written", "marsad/audit/services.py", "audit_bulk_write"),
+    ("audit events written", "marsad/audit/services.py", "audit_bulk_rows"),
     ("receipt built", "marsad/exchange/services.py", "receipt_build"),
-    ("receipt signed (RFC 8785 + Ed25519)", "marsad/exchange/signing.py", "sign_document"),
-    ("RFC 8785 canonical JSON (receipt, signed and sealed at once)", "rfc8785/_impl.py", "dumps"),
+    ("receipt signed and sealed (RFC 8785 + Ed25519)", "marsad/exchange/signing.py", "sign_document_sealed"),
     ("response JSON", "marsad/exchange/api.py", "_json"),
 ]
 

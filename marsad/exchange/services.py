@@ -366,7 +366,7 @@ def submission_process(
     client_id = client.client_id if client is not None else None
     common = {"actor": actor, "records": records, "source_kind": source_kind, "scope": scope,
               "base_versions": base_versions, "received_at": now, "today": today,
-              "request_id": request_id}  # fmt: skip
+              "request_id": request_id, "audit_each": False}  # fmt: skip
     if dry_run:
         batch = records_apply(source_id="dry-run", dry_run=True, **common)
         head = ledger.head()

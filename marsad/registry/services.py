@@ -332,9 +332,15 @@ def records_apply(
     dry_run: bool = False,
     request_id: str = "",
     catalogue: Catalogue | None = None,
+    audit_each: bool = True,
 ) -> BatchResult:
     """Check and write a batch of project records (and withdrawals) for the operators ``scope`` may
-    write for (the actor's own scope by default). Returns one result per record, in order."""
+    write for (the actor's own scope by default). Returns one result per record, in order.
+
+    ``audit_each``: one audit event per new version, with its diff (forms, commands, the demo). An
+    exchange submission or upload passes False and writes one event for the whole submission (DESIGN
+    §6); each of its versions names the submission and the client or user as its source, and its
+    diff is the version history's."""
     now = received_at or timezone.now()
     catalogue = catalogue or Catalogue.load(today=today or local_today())
     scope = scope if scope is not None else principal_scope(actor)
@@ -447,23 +453,24 @@ def records_apply(
             )
             version.project = project
             versions.append(version)
-            action = {
-                Outcome.CREATED: "project.create",
-                Outcome.UPDATED: "project.update",
-                Outcome.WITHDRAWN: "project.withdraw",
-            }[result.outcome]
-            events.append(
-                (
-                    action,
-                    project.public_id,
-                    project.title_fr or project.title_ar or project.operator_ref,
-                    {
-                        "version": number,
-                        "sha256": digest,
-                        "diff": diff(earlier, document) if number > 1 else [],
-                    },
+            if audit_each:
+                action = {
+                    Outcome.CREATED: "project.create",
+                    Outcome.UPDATED: "project.update",
+                    Outcome.WITHDRAWN: "project.withdraw",
+                }[result.outcome]
+                events.append(
+                    (
+                        action,
+                        project.public_id,
+                        project.title_fr or project.title_ar or project.operator_ref,
+                        {
+                            "version": number,
+                            "sha256": digest,
+                            "diff": diff(earlier, document) if number > 1 else [],
+                        },
+                    )
                 )
-            )
         if dry_run:
             transaction.set_rollback(True)
             return BatchResult(results, [], dry_run=True)

@@ -67,12 +67,17 @@ def test_a_batch_is_written_and_receipted(client, doe):
     assert entries[3].subject == submission.public_id
     assert entries[3].digest == hashlib.sha256(rfc8785.dumps(receipt)).hexdigest()
     assert ledger.verify().ok
-    # one audit event for the submission, besides one per version
-    events = AuditEvent.objects.filter(action="exchange.submission")
-    assert [(e.actor_kind, e.actor_id, e.object_id) for e in events] == [
-        ("client", "si-ma-alomrane-doe", submission.public_id)
+    # one audit event for the submission (DESIGN §6): its versions name it and the client as their source
+    events = AuditEvent.objects.filter(source_id=submission.public_id)
+    assert [(e.action, e.actor_kind, e.actor_id, e.object_id) for e in events] == [
+        ("exchange.submission", "client", "si-ma-alomrane-doe", submission.public_id)
     ]
-    assert AuditEvent.objects.filter(action="project.create", source_id=submission.public_id).count() == 3
+    assert events[0].changes["counts"] == {
+        "received": 3, "created": 3, "updated": 0, "unchanged": 0, "withdrawn": 0, "rejected": 0
+    }  # fmt: skip
+    assert {(v.source_kind, v.source_id, v.actor_label) for v in versions.values()} == {
+        ("submission", submission.public_id, "Système d'information MA-ALOMRANE-DOE (si-ma-alomrane-doe)")
+    }
 
 
 def test_the_receipt_is_signed_and_verifiable_with_the_published_keys(client, doe):
@@ -438,7 +443,7 @@ def test_a_500_never_leaks_and_the_reservation_is_released(client, doe, monkeypa
 
 def test_a_client_identifies_itself_in_the_audit_trail(client, doe):
     doe.submit(client, [record()])
-    event = AuditEvent.objects.get(action="project.create")
+    event = AuditEvent.objects.get(action="exchange.submission")
     assert (event.actor_kind, event.actor_id, event.actor_label) == (
         "client", "si-ma-alomrane-doe", "Système d'information MA-ALOMRANE-DOE (si-ma-alomrane-doe)"
     )  # fmt: skip
