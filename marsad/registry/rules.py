@@ -302,7 +302,22 @@ class Record:
         return self.operator, self.operator_ref
 
 
+COMMUNE_ENTRY_FIELDS = frozenset({"primary", "share"})
+OUTPUT_FIELDS = frozenset({"target", "achieved"})
+MILESTONE_FIELDS = frozenset({"planned", "forecast", "actual"})
+LANGUAGES = frozenset({"fr", "ar"})
+LOCATION_FIELDS = frozenset({"lat", "lon"})
+FIVE_PLACES = Decimal("0.00001")
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+BLANK = (None, "", {}, [])
+
+
 class _Parser:
+    """The checks of one record's leaves. A place in the record is given as the tuple of its pointer's
+    tokens (``("outputs", code, "target")``), joined into a pointer only when a problem is reported
+    there: most values of most records are valid."""
+
     def __init__(self, catalogue: Catalogue):
         self.catalogue = catalogue
         self.issues: list[Issue] = []
@@ -310,75 +325,119 @@ class _Parser:
     def add(self, code: str, at: str, **params) -> None:
         self.issues.append(issue(code, at, **params))
 
-    def text(self, value: Any, at: str, max_length: int, *, required: bool = False) -> str:
+    def text(self, value: Any, max_length: int, where: tuple, *, required: bool = False) -> str:
+        if type(value) is str and value and len(value) <= max_length and "\x00" not in value:
+            return value.strip()
         if value is None or value == "":
             if required:
+                at = pointer(*where)
                 self.add("required", at, field=at.lstrip("/"))
             return ""
         if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
-            self.add("malformed_text", at, max=max_length)
+            self.add("malformed_text", pointer(*where), max=max_length)
             return ""
         return value.strip()
 
+    def amount(self, value: Any, where: tuple) -> Decimal | None:
+        """An amount of money: positive, in dirhams, two decimals at most."""
+        return self.decimal(value, where, maximum=MAX_AMOUNT, money=True)
+
     def decimal(
-        self, value: Any, at: str, *, money: bool = False, maximum: Decimal = MAX_QUANTITY
+        self, value: Any, where: tuple, maximum: Decimal = MAX_QUANTITY, *, money: bool = False
     ) -> Decimal | None:
         if value is None or value == "":
             return None
         code = "malformed_amount" if money else "malformed_number"
-        if type(value) is not str and (
-            isinstance(value, bool)
-            or (not isinstance(value, str | int | Decimal) and not _is_exact_float(value))
+        if type(value) is str and "," not in value and " " not in value and "\u202f" not in value:
+            text = value.strip()  # nothing for the normalisation below to replace
+        elif isinstance(value, bool) or (
+            not isinstance(value, str | int | Decimal) and not _is_exact_float(value)
         ):
-            self.add(code, at, value=_shown(value))
+            self.add(code, pointer(*where), value=_shown(value))
             return None
+        else:
+            text = str(value).strip().replace(",", ".").replace("\u202f", "").replace(" ", "")
         try:
-            number = Decimal(str(value).strip().replace(",", ".").replace("\u202f", "").replace(" ", ""))
+            number = Decimal(text)
         except InvalidOperation:
-            self.add(code, at, value=_shown(value))
+            self.add(code, pointer(*where), value=_shown(value))
             return None
-        if not number.is_finite() or number < 0 or number > maximum:
-            self.add(code, at, value=_shown(value))
+        if not number.is_finite() or number < ZERO or number > maximum:
+            self.add(code, pointer(*where), value=_shown(value))
             return None
         if money and number != number.quantize(TWO_PLACES):
-            self.add(code, at, value=_shown(value))
+            self.add(code, pointer(*where), value=_shown(value))
             return None
         return number
 
-    def date(self, value: Any, at: str) -> date | None:
+    def date(self, value: Any, where: tuple) -> date | None:
         if value is None or value == "":
             return None
         if isinstance(value, date):
             return value
         if isinstance(value, str):
-            text = value.strip()
-            if DATE_PATTERN.fullmatch(text):
-                try:
-                    return date.fromisoformat(text)
-                except ValueError:
-                    pass
-        self.add("malformed_date", at, value=_shown(value))
+            # (a subclass of str is read afresh: it might compare or hash unlike its text)
+            parsed = _iso_date(value) if type(value) is str else _iso_date.__wrapped__(value)
+            if parsed is not None:
+                return parsed
+        self.add("malformed_date", pointer(*where), value=_shown(value))
         return None
 
-    def code(self, value: Any, at: str, known: set[str] | Mapping, pattern: re.Pattern = CODE_PATTERN) -> str:
-        if not isinstance(value, str) or not pattern.fullmatch(value.strip()):
-            self.add("malformed_code", at, value=_shown(value))
+    def code(
+        self, value: Any, known: set[str] | Mapping, where: tuple, pattern: re.Pattern = CODE_PATTERN
+    ) -> str:
+        text = value.strip() if isinstance(value, str) else None
+        if text is None or not pattern.fullmatch(text):
+            self.add("malformed_code", pointer(*where), value=_shown(value))
             return ""
-        value = value.strip()
-        if value not in known:
-            self.add("unknown_code", at, value=value)
+        if text not in known:
+            self.add("unknown_code", pointer(*where), value=text)
             return ""
-        return value
+        return text
 
-    def mapping(self, value: Any, at: str) -> Mapping:
+    def mapping(self, value: Any, where: tuple) -> Mapping:
         if type(value) is dict:
             return value
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.add("malformed_record", at)
+            self.add("malformed_record", pointer(*where))
             return {}
         return value
+
+    def unknown_fields(
+        self, entry: Mapping, allowed: frozenset[str], where: tuple = (), prefix: str = ""
+    ) -> None:
+        """An issue for each field of ``entry`` not in ``allowed``, in the order of their names. Callers
+        skip the call in the usual case, a dict with allowed fields only: ``_only(entry, allowed)``."""
+        for name in sorted(set(entry) - allowed):
+            self.add("unknown_field", pointer(*where, name), field=prefix + _shown(name))
+
+
+def _only(entry: Mapping, allowed: frozenset[str]) -> bool:
+    """True when ``entry`` is a dict whose fields are all allowed (False tells nothing)."""
+    return type(entry) is dict and entry.keys() <= allowed
+
+
+def _blank(value: Any) -> bool:
+    """``value in (None, "", {}, [])``, quicker for the usual texts and objects."""
+    kind = type(value)
+    if kind is str or kind is dict:
+        return not value
+    return value in BLANK
+
+
+@functools.lru_cache(maxsize=8192)
+def _iso_date(value: str) -> date | None:
+    """The date a text gives in the form ``YYYY-MM-DD`` (blanks around it allowed), or None (the same
+    few hundred dates recur across a batch: kept)."""
+    text = value.strip()
+    if DATE_PATTERN.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    return None
 
 
 def _is_exact_float(value: Any) -> bool:
@@ -395,47 +454,51 @@ def _shown(value: Any) -> str:
 
 def parse(raw: Any, catalogue: Catalogue) -> tuple[Record | None, list[Issue]]:
     """Check the shape of a raw record and normalise it. Returns (None, issues) when it is unusable."""
-    parser = _Parser(catalogue)
     if type(raw) is not dict and not isinstance(raw, Mapping):
         return None, [issue("malformed_record", "")]
+    parser = _Parser(catalogue)
     withdrawal = raw.get("withdrawn") is True
     allowed = WITHDRAWAL_FIELDS if withdrawal else RECORD_FIELDS
-    for name in sorted(set(raw) - allowed):
-        parser.add("unknown_field", pointer(name), field=_shown(name))
+    if not _only(raw, allowed):
+        parser.unknown_fields(raw, allowed)
     if raw.get("operator") in (None, ""):
-        operator = parser.text(None, "/operator", 40, required=True)
+        operator = parser.text(None, 40, ("operator",), required=True)
     else:
-        operator = parser.code(raw["operator"], "/operator", catalogue.organisations, ORGANISATION_PATTERN)
-    reference = parser.text(raw.get("operator_ref"), "/operator_ref", 64, required=True)
+        operator = parser.code(raw["operator"], catalogue.organisations, ("operator",), ORGANISATION_PATTERN)
+    reference = parser.text(raw.get("operator_ref"), 64, ("operator_ref",), required=True)
     if reference and not REFERENCE_PATTERN.fullmatch(reference):
         parser.add("malformed_code", "/operator_ref", value=_shown(reference))
     record = Record(operator=operator, operator_ref=reference)
     if withdrawal:
         record.withdrawn = True
-        record.reason = parser.text(raw.get("reason"), "/reason", 300)
+        record.reason = parser.text(raw.get("reason"), 300, ("reason",))
         return (None if any(i.is_error for i in parser.issues) else record), parser.issues
 
     for name in REQUIRED_FIELDS[2:]:
-        if raw.get(name) in (None, "", {}, []):
+        if _blank(raw.get(name)):
             parser.add("required", pointer(name), field=name)
-    title = parser.mapping(raw.get("title"), "/title")
-    for language in sorted(set(title) - {"fr", "ar"}):
-        parser.add("unknown_field", pointer("title", language), field=f"title/{_shown(language)}")
-    record.title = {lang: parser.text(title.get(lang), pointer("title", lang), 300) for lang in ("ar", "fr")}
+    title = parser.mapping(raw.get("title"), ("title",))
+    if not _only(title, LANGUAGES):
+        parser.unknown_fields(title, LANGUAGES, ("title",), "title/")
+    record.title = {
+        "ar": parser.text(title.get("ar"), 300, ("title", "ar")),
+        "fr": parser.text(title.get("fr"), 300, ("title", "fr")),
+    }
     if title and not any(record.title.values()):
         parser.add("required", "/title", field="title")
-    description = parser.mapping(raw.get("description"), "/description")
-    for language in sorted(set(description) - {"fr", "ar"}):
-        parser.add("unknown_field", pointer("description", language), field=f"description/{_shown(language)}")
+    description = parser.mapping(raw.get("description"), ("description",))
+    if not _only(description, LANGUAGES):
+        parser.unknown_fields(description, LANGUAGES, ("description",), "description/")
     record.description = {
-        lang: parser.text(description.get(lang), pointer("description", lang), 5000) for lang in ("ar", "fr")
+        "ar": parser.text(description.get("ar"), 5000, ("description", "ar")),
+        "fr": parser.text(description.get("fr"), 5000, ("description", "fr")),
     }
     if raw.get("programme") not in (None, ""):
-        record.programme = parser.code(raw["programme"], "/programme", catalogue.programmes)
+        record.programme = parser.code(raw["programme"], catalogue.programmes, ("programme",))
     if raw.get("status") not in (None, ""):
-        record.status = parser.code(raw["status"], "/status", catalogue.statuses)
+        record.status = parser.code(raw["status"], catalogue.statuses, ("status",))
     if raw.get("agreement") not in (None, ""):
-        agreement = parser.text(raw["agreement"], "/agreement", 64)
+        agreement = parser.text(raw["agreement"], 64, ("agreement",))
         if agreement and agreement not in catalogue.agreements:
             parser.add("unknown_code", "/agreement", value=_shown(agreement))
         record.agreement = agreement or None
@@ -443,36 +506,37 @@ def parse(raw: Any, catalogue: Catalogue) -> tuple[Record | None, list[Issue]]:
     _parse_communes(parser, record, raw.get("communes"))
     location = raw.get("location")
     if location not in (None, {}):
-        location = parser.mapping(location, "/location")
-        for name in sorted(set(location) - {"lat", "lon"}):
-            parser.add("unknown_field", pointer("location", name), field=f"location/{_shown(name)}")
-        lat = _signed(parser, location.get("lat"), "/location/lat")
-        lon = _signed(parser, location.get("lon"), "/location/lon")
+        location = parser.mapping(location, ("location",))
+        if not _only(location, LOCATION_FIELDS):
+            parser.unknown_fields(location, LOCATION_FIELDS, ("location",), "location/")
+        lat = _signed(parser, location.get("lat"), ("location", "lat"))
+        lon = _signed(parser, location.get("lon"), ("location", "lon"))
         if "lat" not in location or "lon" not in location:
             parser.add("required", "/location", field="location/lat, location/lon")
         elif lat is not None and lon is not None:
-            lat, lon = lat.quantize(Decimal("0.00001")), lon.quantize(Decimal("0.00001"))
+            lat, lon = lat.quantize(FIVE_PLACES), lon.quantize(FIVE_PLACES)
             if not (LATITUDE[0] <= lat <= LATITUDE[1] and LONGITUDE[0] <= lon <= LONGITUDE[1]):
                 parser.add("location_outside_morocco", "/location", value=f"{lat}, {lon}")
             else:
                 record.location = (lat, lon)
-    record.area_ha = parser.decimal(raw.get("area_ha"), "/area_ha")
+    record.area_ha = parser.decimal(raw.get("area_ha"), ("area_ha",))
     for name in DATE_FIELDS:
-        setattr(record, name, parser.date(raw.get(name), pointer(name)))
+        setattr(record, name, parser.date(raw.get(name), (name,)))
     for name in MONEY_FIELDS:
-        setattr(record, name, parser.decimal(raw.get(name), pointer(name), money=True, maximum=MAX_AMOUNT))
+        setattr(record, name, parser.amount(raw.get(name), (name,)))
     progress = raw.get("progress")
     if progress not in (None, ""):
-        value = _signed(parser, progress, "/progress")
-        if value is not None and not (0 <= value <= 100):
+        value = _signed(parser, progress, ("progress",))
+        if value is not None and not (ZERO <= value <= HUNDRED):
             parser.add("progress_out_of_range", "/progress", value=_shown(progress))
         elif value is not None:
             record.progress = value.quantize(TWO_PLACES)
-    for partner, amount in parser.mapping(raw.get("financing"), "/financing").items():
-        at = pointer("financing", partner)
-        code = parser.code(partner, at, catalogue.organisations, ORGANISATION_PATTERN)
-        value = parser.decimal(amount, at, money=True, maximum=MAX_AMOUNT)
+    organisations = catalogue.organisations
+    for partner, amount in parser.mapping(raw.get("financing"), ("financing",)).items():
+        code = parser.code(partner, organisations, ("financing", partner), ORGANISATION_PATTERN)
+        value = parser.amount(amount, ("financing", partner))
         if value is None and amount in (None, ""):
+            at = pointer("financing", partner)
             parser.add("required", at, field=at.lstrip("/"))
         if code and value is not None:
             record.financing[code] = value
@@ -480,24 +544,28 @@ def parse(raw: Any, catalogue: Catalogue) -> tuple[Record | None, list[Issue]]:
     _parse_milestones(parser, record, raw.get("milestones"))
     if record.budget is None:
         record.budget = Decimal(0)
-    errors = any(i.is_error for i in parser.issues)
+    errors = parser.issues and any(i.is_error for i in parser.issues)
     return (None if errors else record), parser.issues
 
 
-def _signed(parser: _Parser, value: Any, at: str) -> Decimal | None:
+def _signed(parser: _Parser, value: Any, where: tuple) -> Decimal | None:
     """A number that may be negative (longitude, or a progress the range rule reports on)."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not (isinstance(value, str | int | Decimal) or _is_exact_float(value)):
-        parser.add("malformed_number", at, value=_shown(value))
+    if type(value) is str and "," not in value:
+        text = value.strip()  # nothing for the normalisation below to replace
+    elif isinstance(value, bool) or not (isinstance(value, str | int | Decimal) or _is_exact_float(value)):
+        parser.add("malformed_number", pointer(*where), value=_shown(value))
         return None
+    else:
+        text = str(value).strip().replace(",", ".")
     try:
-        number = Decimal(str(value).strip().replace(",", "."))
+        number = Decimal(text)
     except InvalidOperation:
-        parser.add("malformed_number", at, value=_shown(value))
+        parser.add("malformed_number", pointer(*where), value=_shown(value))
         return None
     if not number.is_finite() or abs(number) > 1000:
-        parser.add("malformed_number", at, value=_shown(value))
+        parser.add("malformed_number", pointer(*where), value=_shown(value))
         return None
     return number
 
@@ -505,28 +573,28 @@ def _signed(parser: _Parser, value: Any, at: str) -> Decimal | None:
 def _parse_communes(parser: _Parser, record: Record, raw: Any) -> None:
     if raw in (None, {}, []):
         return
-    communes = parser.mapping(raw, "/communes")
+    communes = parser.mapping(raw, ("communes",))
+    known = parser.catalogue.communes
     primaries = []
     shares: dict[str, Decimal | None] = {}
     for code, entry in communes.items():
-        at = pointer("communes", code)
         if not isinstance(code, str) or not COMMUNE_PATTERN.fullmatch(code):
-            parser.add("malformed_code", at, value=_shown(code))
+            parser.add("malformed_code", pointer("communes", code), value=_shown(code))
             continue
-        if code not in parser.catalogue.communes:
-            parser.add("unknown_commune", at, value=code)
+        if code not in known:
+            parser.add("unknown_commune", pointer("communes", code), value=code)
             continue
-        entry = parser.mapping(entry, at)
-        for name in sorted(set(entry) - {"primary", "share"}):
-            parser.add("unknown_field", pointer("communes", code, name), field=_shown(name))
+        entry = parser.mapping(entry, ("communes", code))
+        if not _only(entry, COMMUNE_ENTRY_FIELDS):
+            parser.unknown_fields(entry, COMMUNE_ENTRY_FIELDS, ("communes", code))
         primary = entry.get("primary", False)
         if not isinstance(primary, bool):
             parser.add("malformed_record", pointer("communes", code, "primary"))
         elif primary:
             primaries.append(code)
-        share = parser.decimal(entry.get("share"), pointer("communes", code, "share"), maximum=Decimal(100))
+        share = parser.decimal(entry.get("share"), ("communes", code, "share"), HUNDRED)
         shares[code] = share.quantize(TWO_PLACES) if share is not None else None
-    if any(i.is_error for i in parser.issues if i.pointer.startswith("/communes")):
+    if parser.issues and any(i.is_error for i in parser.issues if i.pointer.startswith("/communes")):
         return
     if len(primaries) != 1:
         parser.add("communes_primary", "/communes")
@@ -540,35 +608,36 @@ def _parse_communes(parser: _Parser, record: Record, raw: Any) -> None:
 
 
 def _parse_outputs(parser: _Parser, record: Record, raw: Any) -> None:
-    for code, entry in parser.mapping(raw, "/outputs").items():
-        at = pointer("outputs", code)
-        if isinstance(code, str) and code in parser.catalogue.computed_indicators:
-            parser.add("indicator_not_reported", at, value=code)
+    computed, reported = parser.catalogue.computed_indicators, parser.catalogue.reported_indicators
+    for key, entry in parser.mapping(raw, ("outputs",)).items():
+        if isinstance(key, str) and key in computed:
+            parser.add("indicator_not_reported", pointer("outputs", key), value=key)
             continue
-        code = parser.code(code, at, parser.catalogue.reported_indicators)
-        entry = parser.mapping(entry, at)
-        for name in sorted(set(entry) - {"target", "achieved"}):
-            parser.add("unknown_field", pointer("outputs", code, name), field=_shown(name))
+        code = parser.code(key, reported, ("outputs", key))
+        entry = parser.mapping(entry, ("outputs", key))
+        if not _only(entry, OUTPUT_FIELDS):
+            parser.unknown_fields(entry, OUTPUT_FIELDS, ("outputs", code))
         values = {
-            name: parser.decimal(entry.get(name), pointer("outputs", code, name))
-            for name in ("target", "achieved")
+            "target": parser.decimal(entry.get("target"), ("outputs", code, "target")),
+            "achieved": parser.decimal(entry.get("achieved"), ("outputs", code, "achieved")),
         }
-        if code and any(value is not None for value in values.values()):
+        if code and (values["target"] is not None or values["achieved"] is not None):
             record.outputs[code] = values
 
 
 def _parse_milestones(parser: _Parser, record: Record, raw: Any) -> None:
-    for code, entry in parser.mapping(raw, "/milestones").items():
-        at = pointer("milestones", code)
-        code = parser.code(code, at, parser.catalogue.milestone_types)
-        entry = parser.mapping(entry, at)
-        for name in sorted(set(entry) - {"planned", "forecast", "actual"}):
-            parser.add("unknown_field", pointer("milestones", code, name), field=_shown(name))
+    known = parser.catalogue.milestone_types
+    for key, entry in parser.mapping(raw, ("milestones",)).items():
+        code = parser.code(key, known, ("milestones", key))
+        entry = parser.mapping(entry, ("milestones", key))
+        if not _only(entry, MILESTONE_FIELDS):
+            parser.unknown_fields(entry, MILESTONE_FIELDS, ("milestones", code))
         dates = {
-            name: parser.date(entry.get(name), pointer("milestones", code, name))
-            for name in ("planned", "forecast", "actual")
+            "planned": parser.date(entry.get("planned"), ("milestones", code, "planned")),
+            "forecast": parser.date(entry.get("forecast"), ("milestones", code, "forecast")),
+            "actual": parser.date(entry.get("actual"), ("milestones", code, "actual")),
         }
-        if code and any(dates.values()):
+        if code and (dates["planned"] or dates["forecast"] or dates["actual"]):
             record.milestones[code] = dates
 
 
