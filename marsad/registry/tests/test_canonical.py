@@ -1,5 +1,7 @@
 import enum
 import json
+from datetime import UTC, date, datetime
+from decimal import Decimal, localcontext
 from types import SimpleNamespace
 
 import orjson
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 
 from marsad.registry import canonical
 from marsad.registry.canonical import canonical_json, diff, flatten
+from marsad.registry.rules import Record
 
 # Documents shaped like records: maps keyed by codes (some with "/" or "~", which pointers escape),
 # leaves that are strings, booleans or null, and empty maps.
@@ -43,7 +46,7 @@ def test_a_changed_leaf_deep_in_a_map_and_an_escaped_code():
         {"pointer": "/outputs/MEN_TRT/achieved", "before": "2", "after": "5"},
     ]
     assert diff(None, {"schema": "1", "a": "x"}) == [{"pointer": "/a", "before": None, "after": "x"}]
-    assert diff(after, after) == []
+    assert diff(after, after) == naive_diff(after, after)  # [] unless both are empty: a first version
 
 
 # --- canonical_json: orjson where it writes what json.dumps writes, json.dumps otherwise -------------
@@ -183,3 +186,313 @@ def test_what_orjson_would_write_otherwise_is_left_to_json():
         canonical_json(circular)
     with pytest.raises(TypeError):
         canonical_json({"when": object()})
+
+
+# --- record_document: the inline formatting writes what the plain formulation writes ---------------
+
+
+def plain_money(value):
+    return None if value is None else f"{value.quantize(Decimal('0.01')):f}"
+
+
+def plain_number(value):
+    if value is None:
+        return None
+    text = f"{value.normalize():f}"
+    return text if text != "-0" else "0"
+
+
+def plain_day(value):
+    return None if value is None else value.isoformat()
+
+
+def plain_record_document(record: Record, public_id: str) -> dict:
+    """``record_document`` as first written, one helper call per value: the reference."""
+    if record.withdrawn:
+        return {
+            "schema": canonical.SCHEMA,
+            "id": public_id,
+            "operator": record.operator,
+            "operator_ref": record.operator_ref,
+            "withdrawn": True,
+            "reason": record.reason,
+        }
+    return {
+        "schema": canonical.SCHEMA,
+        "id": public_id,
+        "operator": record.operator,
+        "operator_ref": record.operator_ref,
+        "title": {"ar": record.title.get("ar", ""), "fr": record.title.get("fr", "")},
+        "description": {"ar": record.description.get("ar", ""), "fr": record.description.get("fr", "")},
+        "programme": record.programme,
+        "status": record.status,
+        "agreement": record.agreement,
+        "communes": {
+            code: {"primary": code == record.primary_commune, "share": plain_money(share)}
+            for code, share in record.communes.items()
+        },
+        "location": None
+        if record.location is None
+        else {"lat": plain_number(record.location[0]), "lon": plain_number(record.location[1])},
+        "area_ha": plain_number(record.area_ha),
+        "planned_start": plain_day(record.planned_start),
+        "planned_end": plain_day(record.planned_end),
+        "actual_start": plain_day(record.actual_start),
+        "actual_end": plain_day(record.actual_end),
+        "budget": plain_money(record.budget),
+        "financing": {partner: plain_money(amount) for partner, amount in record.financing.items()},
+        "outputs": {
+            code: {"target": plain_number(values["target"]), "achieved": plain_number(values["achieved"])}
+            for code, values in record.outputs.items()
+        },
+        "milestones": {
+            code: {name: plain_day(dates[name]) for name in ("planned", "forecast", "actual")}
+            for code, dates in record.milestones.items()
+        },
+        "as_of": plain_day(record.as_of),
+        "progress": plain_money(record.progress),
+        "committed": plain_money(record.committed),
+        "paid": plain_money(record.paid),
+    }
+
+
+# Where Decimal formatting turns: exponents either side of the plain notation's limits, both zeros,
+# more places than two (rounded half to even), more digits than the context's 28 (quantize refuses).
+EDGE_DECIMALS = [
+    "0", "-0", "0.00", "-0.00", "0E-7", "-0E-7", "0E+3", "-0E+5", "1E+3", "-1E+3", "1E+30", "1E-6",
+    "1E-7", "-1E-7", "1.5E-9", "12.5", "0.005", "0.015", "-0.005", "0.0049999", "2.675", "1200",
+    "1200.000", "1.20E+3", "123456789012.99", "999999999999.99", "1234567890123456789012345678",
+    "12345678901234567890123456.789", "1" * 40, "0." + "0" * 30 + "1", "23.70000", "-15.93000",
+]  # fmt: skip
+exponents = st.builds(
+    lambda sign, digits, exponent: Decimal((sign, tuple(int(d) for d in str(digits)), exponent)),
+    st.integers(0, 1),
+    st.integers(0, 10**35),
+    st.integers(-40, 40),
+)
+decimals = (
+    st.sampled_from([Decimal(text) for text in EDGE_DECIMALS])
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=2)
+    | exponents
+)
+days = st.none() | st.dates() | st.datetimes()
+codes = st.text(min_size=1, max_size=12)
+
+
+@st.composite
+def records(draw):
+    maybe = st.none() | decimals
+    communes = draw(st.dictionaries(codes, maybe, max_size=3))
+    return Record(
+        operator=draw(codes),
+        operator_ref=draw(codes),
+        withdrawn=draw(st.booleans()) and draw(st.booleans()),
+        reason=draw(st.text(max_size=5)),
+        title=draw(st.dictionaries(st.sampled_from(["ar", "fr", "en"]), st.text(max_size=5))),
+        description=draw(st.dictionaries(st.sampled_from(["ar", "fr"]), st.text(max_size=5))),
+        programme=draw(codes),
+        status=draw(codes),
+        agreement=draw(st.none() | codes),
+        communes=communes,
+        primary_commune=draw(st.sampled_from([*communes, ""])),
+        location=draw(st.none() | st.tuples(decimals, decimals)),
+        area_ha=draw(maybe),
+        planned_start=draw(days),
+        planned_end=draw(days),
+        actual_start=draw(days),
+        actual_end=draw(days),
+        budget=draw(maybe),
+        financing=draw(st.dictionaries(codes, decimals, max_size=3)),
+        outputs=draw(
+            st.dictionaries(codes, st.fixed_dictionaries({"target": maybe, "achieved": maybe}), max_size=3)
+        ),
+        milestones=draw(
+            st.dictionaries(
+                codes, st.fixed_dictionaries({"planned": days, "forecast": days, "actual": days}), max_size=3
+            )
+        ),
+        as_of=draw(days),
+        progress=draw(maybe),
+        committed=draw(maybe),
+        paid=draw(maybe),
+    )
+
+
+def same_result(fast, plain, *args) -> None:
+    """The same value, or the same exception."""
+    try:
+        expected = plain(*args)
+    except Exception as error:
+        with pytest.raises(type(error)):
+            fast(*args)
+    else:
+        result = fast(*args)
+        assert result == expected
+        assert repr(result) == repr(expected)  # the same keys in the same order, the same types
+
+
+@settings(max_examples=2000, deadline=None)
+@given(decimals | st.none())
+@example(Decimal("NaN"))
+@example(Decimal("-NaN12"))
+@example(Decimal("sNaN"))
+@example(Decimal("Infinity"))
+@example(Decimal("-Infinity"))
+def test_money_and_number_write_what_the_f_format_writes(value):
+    same_result(canonical.money, plain_money, value)
+    same_result(canonical.number, plain_number, value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(decimals)
+def test_number_leaves_no_exponent_whatever_the_context(value):
+    with localcontext() as context:
+        context.capitals = 0  # str() would write 1e+3
+        same_result(canonical.number, plain_number, value)
+    with localcontext() as context:
+        context.prec = 6  # normalize and quantize round or refuse: both formulations alike
+        same_result(canonical.number, plain_number, value)
+        same_result(canonical.money, plain_money, value)
+
+
+def test_money_and_number_on_the_edges():
+    assert [canonical.money(Decimal(t)) for t in ["-0", "0E-7", "1E+3", "0.005", "0.015", "2.675"]] == [
+        "-0.00",
+        "0.00",
+        "1000.00",
+        "0.00",
+        "0.02",
+        "2.68",
+    ]
+    assert [canonical.number(Decimal(t)) for t in ["-0", "0E-7", "1E+3", "1.20E+3", "1E-7", "23.70000"]] == [
+        "0",
+        "0",
+        "1000",
+        "1200",
+        "0.0000001",
+        "23.7",
+    ]
+
+
+def test_day_writes_a_date_from_its_cache_and_a_datetime_in_full():
+    assert canonical.day(date(2024, 1, 1)) == "2024-01-01"
+    assert canonical.day(date(2024, 1, 1)) == "2024-01-01"
+    assert canonical.day(datetime(2024, 1, 1)) == "2024-01-01T00:00:00"  # noqa: DTZ001 (equal hash, not equal)
+    assert canonical.day(datetime(2024, 1, 1, 9, tzinfo=UTC)) == "2024-01-01T09:00:00+00:00"
+    assert canonical.day(None) is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(records(), st.text(max_size=8))
+def test_record_document_writes_what_the_plain_formulation_writes(record, public_id):
+    same_result(canonical.record_document, plain_record_document, record, public_id)
+
+
+def test_record_document_of_a_parsed_record():
+    record = Record(
+        operator="MA-ALOMRANE-DOE",
+        operator_ref="DOE-PU-001",
+        title={"fr": "Pôle urbain de Dakhla", "ar": "القطب الحضري للداخلة"},
+        communes={"12.391.01.01": None},
+        primary_commune="12.391.01.01",
+        location=(Decimal("23.70000"), Decimal("-15.93000")),
+        area_ha=Decimal("275"),
+        planned_start=date(2024, 1, 1),
+        budget=Decimal("1500000000.00"),
+        financing={"MA-ALOMRANE-DOE": Decimal("9E+8")},
+        outputs={"SUP": {"target": Decimal("2.75E+2"), "achieved": None}},
+        milestones={"SIGN_CONV": {"planned": None, "forecast": None, "actual": date(2023, 11, 10)}},
+        progress=Decimal("12.50"),
+        paid=Decimal("-0"),
+    )
+    document = canonical.record_document(record, "MRS-1")
+    assert canonical_json(document) == (
+        '{"actual_end":null,"actual_start":null,"agreement":null,"area_ha":"275","as_of":null,'
+        '"budget":"1500000000.00","committed":null,"communes":{"12.391.01.01":{"primary":true,"share":null}},'
+        '"description":{"ar":"","fr":""},"financing":{"MA-ALOMRANE-DOE":"900000000.00"},"id":"MRS-1",'
+        '"location":{"lat":"23.7","lon":"-15.93"},"milestones":{"SIGN_CONV":{"actual":"2023-11-10",'
+        '"forecast":null,"planned":null}},"operator":"MA-ALOMRANE-DOE","operator_ref":"DOE-PU-001",'
+        '"outputs":{"SUP":{"achieved":null,"target":"275"}},"paid":"-0.00","planned_end":null,'
+        '"planned_start":"2024-01-01","programme":"","progress":"12.50","schema":"marsad.project/1",'
+        '"status":"","title":{"ar":"القطب الحضري للداخلة","fr":"Pôle urbain de Dakhla"}}'
+    )
+
+
+# --- diff against a comparison of every leaf, written without the module's helpers ----------------
+
+
+def naive_leaves(document, prefix=""):
+    if isinstance(document, dict) and document:
+        leaves = {}
+        for key, value in document.items():
+            token = str(key).replace("~", "~0").replace("/", "~1")
+            leaves.update(naive_leaves(value, f"{prefix}/{token}"))
+        return leaves
+    return {prefix: document}
+
+
+def naive_diff(before, after):
+    old = naive_leaves(before) if before else {}
+    new = naive_leaves(after)
+    missing = object()
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key, missing), new.get(key, missing)
+        if key != "/schema" and (a is missing or b is missing or a != b):
+            changes.append(
+                {"pointer": key, "before": None if a is missing else a, "after": None if b is missing else b}
+            )
+    return changes
+
+
+# Leaves equal across types (1, 1.0 and True; 0 and False), empty maps and lists, and maps that turn
+# into leaves or back.
+mixed_leaves = leaves | st.sampled_from([0, 1, 1.0, 2, False, True, {}, [], ["a"], "1"])
+mixed_keys = st.sampled_from(["schema", "a", "b", "c/d", "e~f", "~1", "MEN_TRT", "01.01.01", "é"])
+mixed = st.recursive(
+    mixed_leaves, lambda inner: st.dictionaries(mixed_keys, inner, max_size=4), max_leaves=15
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.dictionaries(mixed_keys, mixed, max_size=6), st.dictionaries(mixed_keys, mixed, max_size=6))
+@example({"a": True, "b": {"x": 1}}, {"a": 1, "b": {"x": True}})
+@example({"a": True, "b": {"x": 1, "y": 0}, "c": "1"}, {"a": 1, "b": {"x": True, "y": False}, "c": "2"})
+@example({"a": {}, "b": {"x": "1"}}, {"a": {"y": None}, "b": "1"})
+@example({}, {"schema": "1", "a": {}})
+def test_diff_is_a_naive_leaf_by_leaf_comparison(before, after):
+    assert diff(before, after) == naive_diff(before, after)
+    assert diff(None, after) == naive_diff(None, after)
+    assert diff(after, after) == naive_diff(after, after)  # [] unless both are empty: a first version
+
+
+def test_diff_of_a_monthly_report():
+    before = {
+        "schema": "marsad.project/1",
+        "progress": "12.50",
+        "outputs": {
+            "MEN_TRT": {"target": "40", "achieved": "2"},
+            "MEN_CIB": {"target": "40", "achieved": None},
+        },
+        "milestones": {"OS": {"actual": None}},
+        "financing": {"a/b": "10.00"},
+    }
+    after = {
+        "schema": "marsad.project/1",
+        "progress": "20.00",
+        "outputs": {
+            "MEN_TRT": {"target": "40", "achieved": "5"},
+            "MEN_CIB": {"target": "40", "achieved": None},
+        },
+        "milestones": {"OS": {"actual": "2026-01-02"}, "RP": {"planned": "2027-01-01"}},
+        "financing": {},
+    }
+    assert diff(before, after) == [
+        {"pointer": "/financing", "before": None, "after": {}},
+        {"pointer": "/financing/a~1b", "before": "10.00", "after": None},
+        {"pointer": "/milestones/OS/actual", "before": None, "after": "2026-01-02"},
+        {"pointer": "/milestones/RP/planned", "before": None, "after": "2027-01-01"},
+        {"pointer": "/outputs/MEN_TRT/achieved", "before": "2", "after": "5"},
+        {"pointer": "/progress", "before": "12.50", "after": "20.00"},
+    ]

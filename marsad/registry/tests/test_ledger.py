@@ -1,15 +1,21 @@
 """The ledger: every version is chained as it is written, and verification names the first entry
 that was edited, deleted or moved."""
 
+import hashlib
 import importlib
 import itertools
+from datetime import UTC, datetime, timedelta, timezone
+from unittest import mock
 
 import pytest
 from django.apps import apps as django_apps
 from django.db import IntegrityError, transaction
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from marsad.audit.services import SystemActor
 from marsad.registry import ledger
+from marsad.registry.choices import LedgerKind
 from marsad.registry.models import LedgerEntry, LedgerHead, ProjectVersion
 from marsad.registry.services import records_apply
 
@@ -135,3 +141,127 @@ def test_the_migration_backfills_the_same_chain(chain):
     migration.backfill(django_apps, None)
     assert [(e.seq, e.version_id, e.hash) for e in LedgerEntry.objects.order_by("seq")] == expected
     assert ledger.verify().ok
+
+
+# --- append writes the hashes entry_hash computes --------------------------------------------------
+
+
+class Version:
+    """What ``append`` reads of a version."""
+
+    def __init__(self, number, project_id=7, pk=11):
+        self.number, self.project_id, self.pk = number, project_id, pk
+
+
+def appended(seq: int, prev: str, items, now) -> list[tuple]:
+    """The rows ``append`` writes and the head it leaves, with the database calls stubbed."""
+    written = []
+    head = LedgerHead(seq=seq, hash=prev)
+    with (
+        mock.patch.object(ledger.rows, "insert_rows", lambda model, columns, rows: written.extend(rows)),
+        mock.patch.object(LedgerHead, "objects") as objects,
+    ):
+        assert ledger.append(head, items, now=now) == len(items)
+    objects.filter.assert_called_once_with(pk=1)
+    objects.filter.return_value.update.assert_called_once_with(seq=written[-1][0], hash=written[-1][-1])
+    assert (head.seq, head.hash) == (written[-1][0], written[-1][-1])
+    return written
+
+
+def chained(seq: int, prev: str, items, now) -> list[tuple]:
+    """The same rows, each hash from ``entry_hash``: the reference."""
+    rows = []
+    for item in items:
+        seq += 1
+        version = item.version
+        number = version.number if version is not None else None
+        digest = ledger.entry_hash(
+            seq=seq, kind=item.kind, subject=item.subject, number=number, digest=item.digest,
+            recorded_at=now, prev=prev,
+        )  # fmt: skip
+        ids = (version.project_id, version.pk) if version is not None else (None, None)
+        rows.append((seq, item.kind, item.subject, *ids, number, item.digest, now, prev, digest))
+        prev = digest
+    return rows
+
+
+subjects = st.text(
+    st.sampled_from(["ع", "ب", "\u200f", "\u2028", "\x00", "\x1f", '"', "\\", "/", "\x7f", "é", "\U0001f600"])
+    | st.characters(exclude_categories=("Cs",)),
+    max_size=12,
+) | st.sampled_from(["MRS-000001", "SUB-7f3a", "مشروع-١٢", "", "\ud800x"])
+hexes = st.text("0123456789abcdef", min_size=64, max_size=64)
+numbers = st.none() | st.integers(min_value=1, max_value=10**6) | st.sampled_from([0, -1, 2**63, 2**64, True])
+kinds = st.sampled_from([LedgerKind.VERSION, LedgerKind.RECEIPT, "version", "receipt"]) | st.text(max_size=8)
+pendings = st.builds(
+    lambda kind, subject, digest, number: ledger.Pending(
+        kind, subject, digest, version=None if number is None else Version(number)
+    ),
+    kinds,
+    subjects,
+    hexes | subjects,
+    numbers,
+)
+instants = st.datetimes(  # the bounds are naive, as hypothesis wants them
+    min_value=datetime(1971, 1, 2), max_value=datetime(2100, 1, 1), timezones=st.sampled_from(  # noqa: DTZ001
+        [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-9, minutes=-30))]
+    )
+)  # fmt: skip
+starts = st.sampled_from([0, 1, 41, 2**63 - 2, 2**64 - 3])
+
+
+def same_rows(seq, prev, items, now) -> None:
+    try:
+        expected = chained(seq, prev, items, now)
+    except Exception as error:  # a lone surrogate cannot be hashed: append refuses it as entry_hash does
+        with pytest.raises(type(error)):
+            appended(seq, prev, items, now)
+    else:
+        assert appended(seq, prev, items, now) == expected
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(starts, hexes | st.just(ledger.GENESIS), st.lists(pendings, min_size=1, max_size=6), instants)
+@example(
+    0,
+    ledger.GENESIS,
+    [ledger.Pending(LedgerKind.VERSION, "MRS-000001", "a" * 64, Version(1))],
+    datetime(2026, 10, 31, 9, 30, tzinfo=UTC),
+)
+@example(
+    0,
+    ledger.GENESIS,
+    [ledger.Pending(LedgerKind.RECEIPT, "SUB-\ud800", "b" * 64)],
+    datetime(2026, 10, 31, tzinfo=UTC),
+)
+@example(
+    2**64 - 3, "c" * 64, [ledger.Pending("receipt", "s", "d" * 64)] * 4, datetime(2026, 1, 1, tzinfo=UTC)
+)
+def test_append_chains_the_hashes_entry_hash_computes(seq, prev, items, now):
+    same_rows(seq, prev, items, now)
+
+
+def test_append_hashes_a_known_entry():
+    now = datetime(2026, 10, 31, 10, 30, 0, 5, tzinfo=timezone(timedelta(hours=1)))
+    items = [
+        ledger.Pending(LedgerKind.VERSION, "MRS-000001", "a" * 64, Version(3)),
+        ledger.Pending(LedgerKind.RECEIPT, "مشروع", "b" * 64),
+    ]
+    first = hashlib.sha256(
+        (
+            '{"digest":"' + "a" * 64 + '","kind":"version","prev":"' + ledger.GENESIS + '",'
+            '"recorded_at":"2026-10-31T09:30:00.000005+00:00","seq":1,"subject":"MRS-000001","version":3}'
+        ).encode()
+    ).hexdigest()
+    second = hashlib.sha256(
+        (
+            '{"digest":"' + "b" * 64 + '","kind":"receipt","prev":"' + first + '",'
+            '"recorded_at":"2026-10-31T09:30:00.000005+00:00","seq":2,"subject":"مشروع","version":null}'
+        ).encode()
+    ).hexdigest()
+    with mock.patch.object(
+        ledger, "entry_hash", side_effect=AssertionError
+    ):  # the fast writer, for choices too
+        rows = appended(0, ledger.GENESIS, items, now)
+    assert [row[-1] for row in rows] == [first, second]
+    assert rows[0] == (1, LedgerKind.VERSION, "MRS-000001", 7, 11, 3, "a" * 64, now, ledger.GENESIS, first)
