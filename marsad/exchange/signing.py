@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.utils import timezone
 
+from marsad.registry.canonical import plain_json
+
 from .models import PlatformKey
 
 ALGORITHM = "ed25519"
@@ -121,36 +123,13 @@ def platform_signer() -> tuple[str, Ed25519PrivateKey]:
 # Multilingual Plane. Floats (ECMAScript number formatting: 1.0 is ``1``) and anything else go to
 # ``rfc8785``, which also raises what it raises.
 
-_ORJSON_SCALARS = frozenset((str, int, bool, type(None)))
 _ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
-_MAX_DEPTH = 254  # orjson refuses deeper nesting; a value this deep (or circular) goes to rfc8785
-
-
-def _orjson_safe(values, depth: int) -> bool:
-    """Whether orjson writes ``values`` as RFC 8785 does (unless it refuses them). One walk of type
-    checks; a key that is not a string raises TypeError (from ``join``)."""
-    for value in values:
-        kind = type(value)
-        if kind in _ORJSON_SCALARS:
-            continue
-        if kind is dict:
-            names = "".join(value)
-            if depth >= _MAX_DEPTH or not (names.isascii() or max(names) <= "\uffff"):
-                return False
-            if not _orjson_safe(value.values(), depth + 1):
-                return False
-        elif kind is list:
-            if depth >= _MAX_DEPTH or not _orjson_safe(value, depth + 1):
-                return False
-        else:
-            return False
-    return True
 
 
 def canonical_bytes(value) -> bytes:
     """The RFC 8785 canonical JSON of ``value``: what ``rfc8785.dumps`` gives, and raises."""
     try:
-        if _orjson_safe((value,), 0):
+        if plain_json(value, bmp_names=True):
             return orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError (a lone surrogate, a large integer...) or a key not str
         pass

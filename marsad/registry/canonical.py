@@ -138,21 +138,34 @@ def record_document(record: Record, public_id: str) -> dict:
 
 
 _SCALARS = frozenset((str, int, bool, type(None)))
-_MAX_DEPTH = 254  # orjson refuses deeper nesting; a value this deep (or circular) goes to json
+_MAX_DEPTH = 254  # orjson refuses deeper nesting; a value this deep (or circular) is not plain
 
 
-def _plain(values, depth: int) -> bool:
-    """Whether ``values`` hold only dicts, lists, strings, integers, booleans and None (exact types,
-    not subclasses): what orjson writes as ``json.dumps`` does. One walk of type checks."""
+def plain_json(value, *, bmp_names: bool = False) -> bool:
+    """Whether ``value`` holds only dicts, lists, strings, integers, booleans and None (exact types,
+    not subclasses): what orjson writes as ``json.dumps`` does. One walk of type checks. With
+    ``bmp_names``, also whether every object's names stay in the Basic Multilingual Plane (where
+    code-point and UTF-16 orders agree, as RFC 8785 needs); a name that is not a string then raises
+    TypeError."""
+    return _plain((value,), 0, bmp_names)
+
+
+def _plain(values, depth: int, bmp_names: bool) -> bool:
     for value in values:
         kind = type(value)
         if kind in _SCALARS:
             continue
         if kind is dict:
-            if depth >= _MAX_DEPTH or not _plain(value.values(), depth + 1):
+            if depth >= _MAX_DEPTH:
+                return False
+            if bmp_names:
+                names = "".join(value)
+                if not (names.isascii() or max(names) <= "\uffff"):
+                    return False
+            if not _plain(value.values(), depth + 1, bmp_names):
                 return False
         elif kind is list:
-            if depth >= _MAX_DEPTH or not _plain(value, depth + 1):
+            if depth >= _MAX_DEPTH or not _plain(value, depth + 1, bmp_names):
                 return False
         else:
             return False
@@ -162,7 +175,7 @@ def _plain(values, depth: int) -> bool:
 def canonical_json(document: dict) -> str:
     """``json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, written
     by orjson when that gives the same text (see the module's note)."""
-    if _plain((document,), 0):
+    if plain_json(document):
         try:
             return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
         except orjson.JSONEncodeError:  # a key not str, an integer beyond 64 bits, a lone surrogate
