@@ -24,7 +24,6 @@ the projects that user reads (``selectors.alert_readers``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,6 +43,7 @@ from django.utils.translation import ngettext
 from marsad.accounts.scoping import principal_scope
 from marsad.audit.services import SystemActor, actor_identity, audit_record
 from marsad.core import rows
+from marsad.registry.canonical import stored_document
 from marsad.registry.models import Project, ProjectVersion
 
 from . import rules, selectors, texts
@@ -104,7 +104,7 @@ def _states(ids: list[int]) -> tuple[dict[int, rules.ProjectState], dict[int, _P
         .order_by()
         .values_list("project_id", "number", "received_at", "canonical")
     ):
-        document = json.loads(canonical)
+        document = stored_document(canonical)
         reports.setdefault(project_id, []).append(
             rules.Report(number, _report_date(received_at, document), _decimal(document.get("progress")))
         )

@@ -9,12 +9,13 @@ current month while the project runs. A withdrawn project has no facts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from marsad.registry.canonical import stored_document
 
 from . import measures
 
@@ -98,7 +99,7 @@ def project_months_since(
 
     def report(version: VersionInput) -> tuple[date, dict]:
         if version.number not in documents:
-            document = json.loads(version.canonical)
+            document = stored_document(version.canonical)
             documents[version.number] = (_report_date(version, document), document)
         return documents[version.number]
 
@@ -139,7 +140,7 @@ def _build(ordered: list[VersionInput], *, today: date) -> list[Month]:
     for version in ordered:
         if version.is_tombstone:
             continue
-        document = json.loads(version.canonical)
+        document = stored_document(version.canonical)
         reports.append((_report_date(version, document), version.number, document))
     reports.sort(key=lambda report: (report[0], report[1]))
     latest = next(document for _, number, document in reports if number == ordered[-1].number)

@@ -9,7 +9,6 @@ territory and the public's only published projects. Both give the same numbers (
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +17,7 @@ from django.db.models import Count, DecimalField, F, IntegerField, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 
 from marsad.accounts.scoping import Scope
+from marsad.registry.canonical import stored_document
 from marsad.registry.models import Project, ProjectVersion, Status
 from marsad.registry.selectors import project_scope_q
 from marsad.territories.choices import Level
@@ -201,7 +201,7 @@ def project_schedule(project: Project, *, today: date) -> Schedule:
     for canonical in ProjectVersion.objects.filter(project=project, is_tombstone=False).values_list(
         "canonical", flat=True
     ):
-        document = json.loads(canonical)
+        document = stored_document(canonical)
         if document.get("as_of") and document.get("progress") is not None:
             reports.append((date.fromisoformat(document["as_of"]), Decimal(document["progress"])))
     forecast = measures.forecast_completion(reports, today=today)

@@ -183,6 +183,16 @@ def canonical_json(document: dict) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def stored_document(text: str) -> dict:
+    """A stored version's document. Its canonical text holds strings, booleans and nulls only (amounts,
+    measures and dates are strings), which orjson reads exactly and several times faster than ``json``;
+    a text orjson refuses (an escaped lone surrogate) is read by ``json``."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

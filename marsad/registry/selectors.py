@@ -4,7 +4,6 @@ parties. Selectors own prefetching: list pages and endpoints run a fixed number 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,7 @@ from marsad.accounts.models import Organisation
 from marsad.accounts.scoping import Scope, organisation_family_ids, principal_scope, scope_q
 from marsad.core.text import search_words
 
-from .canonical import diff
+from .canonical import diff, stored_document
 from .choices import LedgerKind
 from .models import (
     Agreement,
@@ -175,7 +174,7 @@ def version_history(project: Project) -> list[VersionView]:
     views: list[VersionView] = []
     previous: dict | None = None
     for version in versions:
-        document = json.loads(version.canonical)
+        document = stored_document(version.canonical)
         views.append(VersionView(version, document, diff(previous, document)))
         previous = document
     return list(reversed(views))
@@ -187,8 +186,8 @@ def version_get(project: Project, number: int) -> VersionView:
     )
     if not versions or versions[-1].number != number:
         raise ProjectVersion.DoesNotExist
-    document = json.loads(versions[-1].canonical)
-    previous = json.loads(versions[0].canonical) if len(versions) == 2 else None
+    document = stored_document(versions[-1].canonical)
+    previous = stored_document(versions[0].canonical) if len(versions) == 2 else None
     return VersionView(versions[-1], document, diff(previous, document))
 
 

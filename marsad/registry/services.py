@@ -21,7 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import orjson
 from django.db import transaction
 from django.db.models import F, Model
 from django.utils import timezone
@@ -33,7 +32,7 @@ from marsad.core.collector import collector_paused
 from marsad.core.text import search_key
 
 from . import hooks, ledger
-from .canonical import canonical_json, diff, editable_record, record_document, sha256
+from .canonical import canonical_json, diff, editable_record, record_document, sha256, stored_document
 from .choices import Outcome, SourceKind
 from .models import (
     PROJECT_ID_PREFIX,
@@ -229,18 +228,8 @@ def _load_states(keys: set[tuple[str, str]], catalogue: Catalogue) -> dict[tuple
         )
         by_project = dict(current.values_list("project_id", "canonical"))
         for state in states.values():
-            state.document = _stored_document(by_project[state.project.pk])
+            state.document = stored_document(by_project[state.project.pk])
     return states
-
-
-def _stored_document(text: str) -> dict:
-    """A stored version's document. Its canonical text holds strings, booleans and nulls only (amounts,
-    measures and dates are strings), which orjson reads exactly and several times faster than ``json``;
-    a text orjson refuses (an escaped lone surrogate) is read by ``json``."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 def _search_text(record: Record, public_id: str) -> str:
@@ -587,7 +576,7 @@ def project_withdraw(*, actor: Any, project: Project, reason: str, **options) ->
 def project_document(project: Project) -> dict:
     """The current version's document."""
     version = ProjectVersion.objects.get(project=project, number=project.version)
-    return json.loads(version.canonical)
+    return stored_document(version.canonical)
 
 
 def project_record(project: Project) -> dict:

@@ -40,3 +40,13 @@ def record(**overrides) -> dict:
     result = copy.deepcopy(BASE_RECORD)
     result.update(copy.deepcopy(overrides))
     return result
+
+
+def with_nested(path: list[str], value) -> dict:
+    """A valid record with one value replaced deep inside it (``["outputs", "SUP", "target"]``)."""
+    raw = record()
+    target = raw
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return raw

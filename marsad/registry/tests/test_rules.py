@@ -12,7 +12,7 @@ from marsad.audit.services import SystemActor
 from marsad.registry.rules import ERROR, RULES, WARNING, Catalogue, Previous, check, parse
 from marsad.registry.services import records_apply
 
-from .records import ADMIN_SCOPE, TODAY, record
+from .records import ADMIN_SCOPE, TODAY, record, with_nested
 
 pytestmark = pytest.mark.django_db
 ACTOR = SystemActor("test")
@@ -29,15 +29,6 @@ def codes(raw, catalogue, previous=None) -> list[tuple[str, str]]:
     if parsed is not None:
         found = found + check(parsed, catalogue, previous)
     return [(i.code, i.pointer) for i in found]
-
-
-def with_nested(path: list[str], value) -> dict:
-    raw = record()
-    target = raw
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return raw
 
 
 # (rule, the record that breaks it, the pointer the problem names)

@@ -12,7 +12,7 @@ import pytest
 
 from marsad.registry.rules import Catalogue, CommuneRef, Record, parse
 
-from .records import TODAY, record
+from .records import TODAY, record, with_nested
 
 STATUS = {"completed": False, "cancelled": False, "started": True}
 CATALOGUE = Catalogue(
@@ -35,15 +35,6 @@ WITHDRAWAL = {
     "withdrawn": True,
     "reason": "doublon",
 }
-
-
-def nested(path: list[str], value) -> dict:
-    raw = record()
-    target = raw
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return raw
 
 
 def problems(raw) -> list[tuple[str, str, dict]]:
@@ -139,7 +130,9 @@ def test_the_base_record_is_normalised_field_by_field():
             ("dict", "{'MA-FSHIU': Decimal('1500000000.00')}"),
         ),
         (
-            nested(["milestones", "SIGN_CONV"], {"planned": " 2023-10-01", "forecast": "", "actual": None}),
+            with_nested(
+                ["milestones", "SIGN_CONV"], {"planned": " 2023-10-01", "forecast": "", "actual": None}
+            ),
             "milestones",
             (
                 "dict",
@@ -176,7 +169,7 @@ def test_accepted_values_are_normalised(raw, name, expected):
         (record(planned_end="20261031"), [("malformed_date", "/planned_end", {"value": "20261031"})]),
         (record(planned_end=20261031), [("malformed_date", "/planned_end", {"value": "20261031"})]),
         (
-            nested(["milestones", "SIGN_CONV", "actual"], "2023-13-10"),
+            with_nested(["milestones", "SIGN_CONV", "actual"], "2023-13-10"),
             [("malformed_date", "/milestones/SIGN_CONV/actual", {"value": "2023-13-10"})],
         ),
         (
@@ -193,15 +186,15 @@ def test_accepted_values_are_normalised(raw, name, expected):
             [("unknown_field", "/location/alt", {"field": "location/alt"})],
         ),
         (
-            nested(["communes", "12.391.01.01", "weight"], "1"),
+            with_nested(["communes", "12.391.01.01", "weight"], "1"),
             [("unknown_field", "/communes/12.391.01.01/weight", {"field": "weight"})],
         ),
         (
-            nested(["outputs", "SUP", "unit"], "ha"),
+            with_nested(["outputs", "SUP", "unit"], "ha"),
             [("unknown_field", "/outputs/SUP/unit", {"field": "unit"})],
         ),
         (
-            nested(["milestones", "SIGN_CONV", "late"], True),
+            with_nested(["milestones", "SIGN_CONV", "late"], True),
             [("unknown_field", "/milestones/SIGN_CONV/late", {"field": "late"})],
         ),
         ({**WITHDRAWAL, "budget": "1"}, [("unknown_field", "/budget", {"field": "budget"})]),
