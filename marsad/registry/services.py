@@ -18,11 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from operator import or_ as operator_or
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Model
+from django.db import router, transaction
+from django.db.models import F, Model, Q
 from django.utils import timezone
 
 from marsad.accounts.scoping import Scope, principal_scope
@@ -93,7 +94,6 @@ PROJECT_FIELDS = [
     "search_text",
 ]
 
-PROJECT_ATTNAMES = [Project._meta.get_field(name).attname for name in PROJECT_FIELDS]
 
 VERSION_COLUMNS = rows.concrete_names(ProjectVersion, pk=True)
 
@@ -193,43 +193,151 @@ class BatchResult:
         return counts
 
 
+# The columns read of a saved project before a batch: its identity, what the rules and the replay
+# check need, and the compiled columns that do not follow from its current document alone (they
+# depend on the catalogue or on earlier versions). A project that a record changes is rebuilt from
+# these and the record; the UPDATE then writes the columns whose document parts changed (DESIGN §4).
+# The others (creation and publication dates) stay deferred: read if ever asked for.
+_STATE = {
+    "id",
+    "public_id",
+    "operator_id",
+    "operator_ref",
+    "title_fr",
+    "title_ar",
+    "search_text",
+    "primary_commune_id",
+    "region_code",
+    "province_code",
+    "initial_planned_end",
+    "withdrawn",
+    "version",
+    "sha256",
+    "warning_codes",
+}
+STATE_COLUMNS = tuple(f.attname for f in Project._meta.concrete_fields if f.attname in _STATE)
+# The parts of a record's document and the compiled columns each sets; the other compiled columns are
+# in STATE_COLUMNS and compared as values.
+DOCUMENT_COLUMNS = {
+    "title": ("title_fr", "title_ar"),
+    "description": ("description_fr", "description_ar"),
+    "programme": ("programme_id",),
+    "status": ("status_id",),
+    "agreement": ("agreement_id",),
+    "location": ("latitude", "longitude"),
+    "area_ha": ("area_ha",),
+    "planned_start": ("planned_start",),
+    "planned_end": ("planned_end",),
+    "actual_start": ("actual_start",),
+    "actual_end": ("actual_end",),
+    "budget": ("budget",),
+    "as_of": ("as_of",),
+    "progress": ("progress",),
+    "committed": ("committed",),
+    "paid": ("paid",),
+}
+COMPARED_COLUMNS = (
+    "title_fr",
+    "title_ar",
+    "search_text",
+    "primary_commune_id",
+    "region_code",
+    "province_code",
+    "initial_planned_end",
+    "warning_codes",
+)
+WITHDRAWAL_COLUMNS = frozenset({"withdrawn", "withdrawn_at", "withdrawal_reason"})
+VERSION_STAMP_COLUMNS = frozenset({"version", "sha256", "updated_at"})
+
+
 @dataclass
 class _State:
-    project: Project
-    document: dict | None
-    is_new: bool
-    changed: bool = False
+    """A project as a batch sees it: as saved (or new), then after each of the batch's records."""
+
+    public_id: str
+    version: int
+    sha256: str
+    withdrawn: bool
+    progress: Decimal | None  # the current version's, which the rules compare the next one to
+    document: dict | None  # the current version's
+    project: Project | None = None  # the instance written: built when a record of the batch changes it
+    loaded: dict | None = None  # a saved project's STATE_COLUMNS, as read
+    is_new: bool = False
+    compiled: bool = False  # a record (not a withdrawal) was compiled into ``project``
+    columns: set[str] = field(default_factory=set)  # a saved project's columns its UPDATE writes
     record: Record | None = None
     sections: set[str] = field(default_factory=set)  # child tables whose rows must be rewritten
-    before: list | None = None  # a saved project's compiled columns as loaded, to write only what changed
+
+    @property
+    def changed(self) -> bool:
+        return self.project is not None and (self.is_new or bool(self.columns))
+
+    def instance(self) -> Project:
+        """The project to write: a saved one is rebuilt from its columns as read; the record compiled
+        into it next sets every other compiled column."""
+        if self.project is None:
+            alias = router.db_for_write(Project)
+            self.project = Project.from_db(alias, STATE_COLUMNS, tuple(self.loaded.values()))
+        return self.project
 
 
-def _load_states(keys: set[tuple[str, str]], catalogue: Catalogue) -> dict[tuple[str, str], _State]:
+def _load_states(
+    keys: set[tuple[str, str]], catalogue: Catalogue, *, whole: set[tuple[str, str]] = frozenset()
+) -> dict[tuple[str, str], _State]:
+    """The saved projects of ``keys`` (operator code, reference) with their current documents. Those in
+    ``whole`` (withdrawals, whose tombstones compile no columns) are read as whole instances."""
     states: dict[tuple[str, str], _State] = {}
     if not keys:
         return states
     code_of = {pk: code for code, pk in catalogue.organisations.items()}
     key_list = sorted(keys)
+    found: list[tuple] = []
     for start in range(0, len(key_list), 400):
         chunk = key_list[start : start + 400]
-        wanted = set(chunk)
-        # Two IN lists rather than an OR of pairs (which Django compiles slowly); pairs are checked here.
-        found = Project.objects.filter(
-            operator_id__in=sorted({catalogue.organisations[operator] for operator, _ in chunk}),
-            operator_ref__in=sorted({reference for _, reference in chunk}),
+        by_operator: dict[int, list[str]] = {}
+        for operator, reference in chunk:
+            by_operator.setdefault(catalogue.organisations[operator], []).append(reference)
+        # One probe of the (operator, reference) index per key: an IN list of references per operator
+        # (two IN lists would probe every operator with every reference).
+        wanted = functools.reduce(
+            operator_or,
+            (Q(operator_id=pk, operator_ref__in=refs) for pk, refs in sorted(by_operator.items())),
         )
-        for project in found:
-            key = (code_of[project.operator_id], project.operator_ref)
-            if key in wanted:
-                states[key] = _State(project, None, is_new=False)
+        found.extend(Project.objects.filter(wanted).values_list(*STATE_COLUMNS))
+    for row in found:
+        loaded = dict(zip(STATE_COLUMNS, row, strict=True))
+        key = (code_of[loaded["operator_id"]], loaded["operator_ref"])
+        states[key] = _State(
+            loaded["public_id"], loaded["version"], loaded["sha256"], loaded["withdrawn"], None, None
+        )
+        states[key].loaded = loaded
+    if whole & states.keys():
+        ids = sorted(states[key].loaded["id"] for key in whole & states.keys())
+        for project in Project.objects.filter(pk__in=ids):
+            states[(code_of[project.operator_id], project.operator_ref)].project = project
     if states:
         current = ProjectVersion.objects.filter(
-            project_id__in=sorted(state.project.pk for state in states.values()), number=F("project__version")
+            project_id__in=sorted(state.loaded["id"] for state in states.values()),
+            number=F("project__version"),
         )
         by_project = dict(current.values_list("project_id", "canonical"))
         for state in states.values():
-            state.document = stored_document(by_project[state.project.pk])
+            state.document = document = stored_document(by_project[state.loaded["id"]])
+            progress = document.get("progress")
+            state.progress = None if progress is None else Decimal(progress)
     return states
+
+
+def _columns_changed(state: _State, before: dict, record: Record, document: dict) -> None:
+    """Note the compiled columns of a saved project that a record (or a withdrawal) changes."""
+    if record.withdrawn:
+        state.columns |= WITHDRAWAL_COLUMNS
+    else:
+        state.compiled = True
+        for name, columns in DOCUMENT_COLUMNS.items():
+            if before.get(name) != document[name]:
+                state.columns.update(columns)
+    state.columns |= VERSION_STAMP_COLUMNS
 
 
 def _search_text(record: Record, public_id: str) -> str:
@@ -355,7 +463,11 @@ def records_apply(
         # Writers queue on the ledger's lock before reading the projects' state, so two batches
         # touching one project cannot both compute its next version.
         head = None if dry_run else ledger.lock()
-        states = _load_states({record.key for _, record in parsed}, catalogue)
+        states = _load_states(
+            {record.key for _, record in parsed},
+            catalogue,
+            whole={record.key for _, record in parsed if record.withdrawn},
+        )
         versions: list[ProjectVersion] = []
         events: list[tuple[str, str, str, dict]] = []  # audit: action, project, label, changes
         for index, record in parsed:
@@ -369,65 +481,62 @@ def records_apply(
                 if base not in (None, 0):
                     result.issues.append(issue("version_conflict", "/base_version", base=base, current=0))
                     continue
+                public_id = public_id_for(record.operator, record.operator_ref)
                 project = _instance(
                     Project,
-                    public_id=public_id_for(record.operator, record.operator_ref),
+                    public_id=public_id,
                     operator_id=catalogue.organisations[record.operator],
                     operator_ref=record.operator_ref,
                     version=0,
                     created_at=now,
                 )
-                state = states[record.key] = _State(project, None, is_new=True)
-            project = state.project
-            result.public_id = project.public_id
-            if project.withdrawn:
-                result.issues.append(issue("withdrawn_project", "/operator_ref", value=project.public_id))
+                state = states[record.key] = _State(public_id, 0, "", False, None, None, project, is_new=True)
+            result.public_id = state.public_id
+            if state.withdrawn:
+                result.issues.append(issue("withdrawn_project", "/operator_ref", value=state.public_id))
                 continue
-            if base is not None and base != project.version:
+            if base is not None and base != state.version:
                 result.issues.append(
-                    issue("version_conflict", "/base_version", base=base, current=project.version)
+                    issue("version_conflict", "/base_version", base=base, current=state.version)
                 )
                 continue
-            previous = (
-                None
-                if state.is_new and project.version == 0
-                else Previous(project.version, project.progress, False)
-            )
+            previous = None if state.version == 0 else Previous(state.version, state.progress, False)
             if not record.withdrawn:
                 result.issues.extend(check(record, catalogue, previous))
                 if result.errors:
                     continue
-            document = record_document(record, project.public_id)
+            document = record_document(record, state.public_id)
             text = canonical_json(document)
             digest = sha256(text)
             result.sha256 = digest
-            result.project = project
-            if digest == project.sha256:
+            if digest == state.sha256:
                 result.outcome = Outcome.UNCHANGED
-                result.version = project.version
+                result.version = state.version
                 continue
-            number = project.version + 1
+            number = state.version + 1
             earlier = state.document
             warnings = [i.as_dict() for i in result.warnings]
             result.outcome = (
                 Outcome.WITHDRAWN if record.withdrawn else Outcome.CREATED if number == 1 else Outcome.UPDATED
             )
             result.version = number
-            if not state.is_new and state.before is None:
-                state.before = [getattr(project, name) for name in PROJECT_ATTNAMES]
+            project = result.project = state.instance()
             _compile(project, record, catalogue, now=now)
             project.version = number
             project.sha256 = digest
             project.warning_codes = sorted({w["code"] for w in warnings})
             project.updated_at = now
+            if not state.is_new:
+                _columns_changed(state, earlier, record, document)
             if not record.withdrawn:
-                before = state.document or {}
+                before = earlier or {}
                 state.sections |= {
                     name for name in CHILD_SECTIONS if state.is_new or before.get(name) != document.get(name)
                 }
                 state.record = record
+            state.version, state.sha256, state.withdrawn = number, digest, record.withdrawn
+            state.progress = record.progress
             state.document = document
-            state.changed = True
             version = _instance(
                 ProjectVersion,
                 number=number,
@@ -486,22 +595,17 @@ def _write(
     for project, pk in zip(new, rows.ids_reserve(Project, len(new)), strict=True):
         project.pk = pk
     rows.insert_objects(new, rows.concrete_names(Project, pk=True))
-    # The compiled columns of existing projects that changed: one prepared UPDATE per set of changed
+    # The compiled columns of saved projects that changed: one prepared UPDATE per set of changed
     # columns (a monthly report changes the progress, amounts and dates, not the titles or the place:
     # SQLite and PostgreSQL then leave the indexes of the other columns alone).
     by_columns: dict[tuple[str, ...], list[Project]] = {}
     for state in changed:
         if state.is_new:
             continue
-        project = state.project
-        names = tuple(PROJECT_FIELDS)
-        if state.before is not None:
-            after = [getattr(project, attname) for attname in PROJECT_ATTNAMES]
-            names = tuple(
-                name
-                for name, old, new in zip(PROJECT_FIELDS, state.before, after, strict=True)
-                if old != new or type(old) is not type(new)
-            )
+        project, loaded, columns = state.project, state.loaded, state.columns
+        compared = COMPARED_COLUMNS if state.compiled else ("warning_codes",)
+        columns |= {name for name in compared if getattr(project, name) != loaded[name]}
+        names = tuple(name for name in PROJECT_FIELDS if name in columns)
         by_columns.setdefault(names, []).append(project)
     for names, projects in by_columns.items():
         rows.update_objects(projects, names)

@@ -43,7 +43,7 @@ from marsad.registry.services import (
     reference_load,
 )
 
-from .records import ADMIN_SCOPE, TODAY, record
+from .records import ADMIN_SCOPE, BASE_RECORD, TODAY, record
 
 pytestmark = pytest.mark.django_db
 ACTOR = SystemActor("test")
@@ -221,6 +221,116 @@ def test_an_update_writes_only_the_project_columns_that_changed():
     assert (b.version, b.progress, b.budget) == (2, Decimal("12.50"), Decimal("1600000000.00"))
     assert b.title_fr == a.title_fr != ""
     assert (a.warning_codes, b.warning_codes) == ([], ["financing_mismatch"])
+
+
+UPDATES = {
+    "titles": {
+        "title": {"fr": "Pôle urbain de Dakhla, 2e tranche", "ar": "القطب الحضري للداخلة - الشطر الثاني"}
+    },
+    "description": {"description": {"fr": "Lotissements et équipements", "ar": "تجزئات وتجهيزات"}},
+    "programme and status": {
+        "programme": "VSB",
+        "status": "ACHV",
+        "actual_end": "2026-06-30",
+        "progress": "100",
+    },
+    "another region": {
+        "communes": {"06.461.01.15": {"primary": True, "share": None}},
+        "location": {"lat": "33.00100", "lon": "-7.62000"},
+    },
+    "two communes": {
+        "communes": {
+            "12.391.01.01": {"primary": False, "share": "40"},
+            "06.461.01.15": {"primary": True, "share": "60"},
+        }
+    },
+    "no location or area": {"location": None, "area_ha": None},
+    "dates": {"planned_start": "2024-02-01", "planned_end": "2031-06-30", "actual_start": None},
+    "amounts": {
+        "budget": "1600000000.00",
+        "financing": {"MA-ALOMRANE-DOE": "1600000000.00"},
+        "committed": None,
+        "paid": None,
+    },
+    "outputs and milestones": {
+        "outputs": {"SUP": {"target": "280", "achieved": "60"}},
+        "milestones": {"SIGN_CONV": {"planned": "2023-10-01", "forecast": None, "actual": "2023-11-10"}},
+    },
+}
+# What an update never rewrites, or sets from the identity of the project.
+IDENTITY_COLUMNS = {
+    "id",
+    "public_id",
+    "operator_ref",
+    "search_text",
+    "created_at",
+    "updated_at",
+    "version",
+    "sha256",
+}
+
+
+@pytest.mark.parametrize("change", sorted(UPDATES))
+def test_an_updated_project_holds_what_creating_it_from_that_record_gives(change):
+    """An update rebuilds only the changed columns of the saved row: the row must still hold, column for
+    column, what a project created from the same record holds."""
+    from marsad.core.text import search_key
+
+    apply([record(operator_ref="updated")])
+    updated = apply([record(operator_ref="updated", **UPDATES[change])]).results[0]
+    created = apply([record(operator_ref="created", **UPDATES[change])]).results[0]
+    assert (updated.outcome, updated.version, created.outcome) == ("updated", 2, "created")
+    names = [f.attname for f in Project._meta.concrete_fields if f.attname not in IDENTITY_COLUMNS]
+    names.remove("initial_planned_end")  # the first version's, kept
+    saved = {p.operator_ref: p for p in Project.objects.all()}
+    assert saved["updated"].initial_planned_end == date(2030, 12, 31)
+    assert {n: getattr(saved["updated"], n) for n in names} == {
+        n: getattr(saved["created"], n) for n in names
+    }
+    titles = UPDATES[change].get("title", BASE_RECORD["title"])
+    assert saved["updated"].search_text == search_key(
+        f"{updated.public_id} updated {titles['ar']} {titles['fr']}"
+    )
+
+
+def test_the_hooks_get_each_project_as_saved(django_capture_on_commit_callbacks):
+    """The projects handed to the hooks are rebuilt from a few columns and the record, the rest read
+    only if asked for: every field must equal the saved row's."""
+    names = [f.attname for f in Project._meta.concrete_fields]
+    seen = []
+
+    def hook(versions):
+        for version in versions:
+            saved = Project.objects.get(pk=version.project_id)
+            handed = {n: getattr(version.project, n) for n in names}
+            seen.append(
+                (
+                    version.project.operator_ref,
+                    version.number,
+                    handed == {n: getattr(saved, n) for n in names},
+                )
+            )
+
+    hooks.register_after_commit(hook)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            apply([record(operator_ref="a"), record(operator_ref="b")])
+        project_publish(actor=ACTOR, project=Project.objects.get(operator_ref="a"))
+        with django_capture_on_commit_callbacks(execute=True):
+            apply(
+                [
+                    record(operator_ref="a", progress="30"),
+                    record(operator_ref="b", **UPDATES["another region"]),
+                ]
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            apply(
+                [{"operator": "MA-ALOMRANE-DOE", "operator_ref": "b", "withdrawn": True, "reason": "Doublon"}]
+            )
+    finally:
+        hooks.unregister_after_commit(hook)
+    assert seen == [("a", 1, True), ("b", 1, True), ("a", 2, True), ("b", 2, True), ("b", 3, True)]
+    assert Project.objects.get(operator_ref="a").published is True
 
 
 def test_child_rows_are_replaced_by_the_new_version():
