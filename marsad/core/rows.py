@@ -15,6 +15,7 @@ from ``ids_reserve``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -51,8 +52,16 @@ def _converter(field, connection) -> Callable[[Any], Any] | None:
         return _converter(field.target_field, connection)
     if internal in _AS_IS:
         return None
-    kind = _AS_IS_WHEN.get(internal)
     prepare = field.get_db_prep_save
+    if connection.vendor == "sqlite" and internal in _SQLITE_TEXT and getattr(field, "encoder", None) is None:
+        # The text Django's adapters give the sqlite3 driver (``str`` of a Decimal, ISO dates, JSON),
+        # written here: the driver then binds a string instead of looking up and calling an adapter
+        # for each value (some 30,000 values in a 1,000-record batch).
+        kind, text = _SQLITE_TEXT[internal]
+        return lambda value: (
+            value if value is None else text(value) if type(value) is kind else prepare(value, connection)
+        )
+    kind = _AS_IS_WHEN.get(internal)
     if kind is not None:
         return lambda value: value if value is None or type(value) is kind else prepare(value, connection)
     if internal == "DateTimeField":
@@ -68,6 +77,33 @@ def _converter(field, connection) -> Callable[[Any], Any] | None:
 
         return datetime_value
     return lambda value: prepare(value, connection)
+
+
+_ISO_DATES: dict[dt.date, str] = {}
+
+
+def _iso_date(value: dt.date) -> str:
+    """``value.isoformat()``, kept: a batch's rows repeat a few hundred dates."""
+    text = _ISO_DATES.get(value)
+    if text is None:
+        if len(_ISO_DATES) >= 4096:
+            _ISO_DATES.clear()
+        text = _ISO_DATES[value] = value.isoformat()
+    return text
+
+
+def _empty_list_json(value: list) -> str:
+    return "[]" if not value else json.dumps(value)
+
+
+# Field type: (the Python type written as text, how). Django's SQLite backend registers ``str`` as
+# the adapter of Decimal and ``isoformat`` as that of dates, and a JSONField's value is ``json.dumps``;
+# a value of another type (a string amount, a dict) goes through the field's own preparation.
+_SQLITE_TEXT: dict[str, tuple[type, Callable[[Any], str]]] = {
+    "DecimalField": (Decimal, str),
+    "DateField": (dt.date, _iso_date),
+    "JSONField": (list, _empty_list_json),
+}
 
 
 @lru_cache(maxsize=128)

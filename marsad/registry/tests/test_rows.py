@@ -98,11 +98,81 @@ def test_update_objects_writes_the_named_columns_by_key():
 
 def test_values_of_the_right_type_pass_and_others_are_prepared():
     amount = rows._converter(ProjectOutput._meta.get_field("target"), connection)
-    assert amount(Decimal("12.5")) == Decimal("12.5")
-    assert amount(None) is None
+    planned = rows._converter(Milestone._meta.get_field("planned"), connection)
+    if connection.vendor == "sqlite":  # the text Django's adapters would give the driver
+        assert (amount(Decimal("12.50")), planned(date(2026, 1, 31))) == ("12.50", "2026-01-31")
+    else:
+        assert (amount(Decimal("12.50")), planned(date(2026, 1, 31))) == (Decimal("12.50"), date(2026, 1, 31))
+    assert (amount(None), planned(None)) == (None, None)
     assert str(amount("12.5")) == "12.5"
+    assert str(planned("2026-01-31")) == "2026-01-31"
     assert rows._converter(Indicator._meta.get_field("code"), connection) is None  # text: as it is
     assert rows._converter(ProjectOutput._meta.get_field("indicator"), connection) is None  # a code key
-    planned = rows._converter(Milestone._meta.get_field("planned"), connection)
-    assert planned(date(2026, 1, 31)) == date(2026, 1, 31)
-    assert str(planned("2026-01-31")) == "2026-01-31"
+
+
+@pytest.mark.dbsensitive
+@pytest.mark.django_db
+def test_rows_are_stored_exactly_as_the_orm_stores_them():
+    """The same values written by ``insert_rows`` and by ``bulk_create``: the same stored values, compared
+    as the database gives them (SQLite's quote() shows the storage class: 1000 and 1000.0 differ)."""
+    from marsad.registry.models import Project, ProjectVersion
+    from marsad.registry.services import records_apply
+
+    from .records import ADMIN_SCOPE, TODAY, record
+
+    batch = records_apply(
+        actor=None,
+        records=[record(operator_ref="rows"), record(operator_ref="orm")],
+        source_kind="command",
+        source_id="t",
+        today=TODAY,
+        scope=ADMIN_SCOPE,
+    )
+    by_rows, by_orm = (r.project.pk for r in batch.results)
+    values = [
+        ("SUP", Decimal("12.50"), Decimal("1E+3")),
+        ("LOTS", Decimal("0.00001"), None),
+        ("MEN_TRT", Decimal("7"), Decimal("123456789.123")),
+    ]
+    dates = [("SIGN_CONV", date(2024, 2, 29), None, date(1999, 12, 31))]
+    ProjectOutput.objects.filter(project_id__in=[by_rows, by_orm]).delete()
+    Milestone.objects.filter(project_id__in=[by_rows, by_orm]).delete()
+    with transaction.atomic():
+        rows.insert_rows(
+            ProjectOutput, ("project", "indicator", "target", "achieved"), [(by_rows, *v) for v in values]
+        )
+        rows.insert_rows(
+            Milestone, ("project", "type", "planned", "forecast", "actual"), [(by_rows, *d) for d in dates]
+        )
+        ProjectOutput.objects.bulk_create(
+            ProjectOutput(project_id=by_orm, indicator_id=i, target=t, achieved=a) for i, t, a in values
+        )
+        Milestone.objects.bulk_create(
+            Milestone(project_id=by_orm, type_id=m, planned=p, forecast=f, actual=a) for m, p, f, a in dates
+        )
+    project = Project.objects.get(pk=by_rows)
+    project.warning_codes, project.budget = ["financing_mismatch"], Decimal("1500000000.10")
+    rows.update_objects([project], ["warning_codes", "budget"])
+    orm = Project.objects.get(pk=by_orm)
+    orm.warning_codes, orm.budget = ["financing_mismatch"], Decimal("1500000000.10")
+    orm.save(update_fields=["warning_codes", "budget"])
+    stored = {}
+    with connection.cursor() as cursor:
+        for key in (by_rows, by_orm):
+            shown = "quote({})" if connection.vendor == "sqlite" else "{}::text"
+            queries = (
+                ("target", "achieved", "registry_projectoutput", "indicator_code"),
+                ("planned", "actual", "registry_milestone", "type_code"),
+                ("budget", "warning_codes", "registry_project", "id"),
+            )
+            stored[key] = []
+            for first, second, table, order in queries:
+                cursor.execute(
+                    f"SELECT {shown.format(first)}, {shown.format(second)} FROM {table} "
+                    f"WHERE {'id' if table == 'registry_project' else 'project_id'} = %s ORDER BY {order}",
+                    [key],
+                )
+                stored[key].append(cursor.fetchall())
+    assert stored[by_rows] == stored[by_orm]
+    assert len(stored[by_rows][0]) == 3
+    assert ProjectVersion.objects.filter(project_id=by_rows).count() == 1
