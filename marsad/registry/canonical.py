@@ -183,6 +183,27 @@ def canonical_json(document: dict) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# orjson's own writing of what json does not write (dates, dataclasses) and of subclasses refused: a
+# value it then refuses goes to canonical_json.
+_DOCUMENT_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def document_json(document: dict) -> str:
+    """``canonical_json`` of a ``record_document``, without its walk over the types: such a document
+    holds only strings, booleans, None and dicts of them, which orjson writes as json does; a name or
+    value of another type (a str subclass, a lone surrogate) is refused by orjson and written by
+    ``canonical_json``."""
+    try:
+        return orjson.dumps(document, option=_DOCUMENT_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return canonical_json(document)
+
+
 def stored_document(text: str) -> dict:
     """A stored version's document. Its canonical text holds strings, booleans and nulls only (amounts,
     measures and dates are strings), which orjson reads exactly and several times faster than ``json``;

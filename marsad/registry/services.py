@@ -33,7 +33,14 @@ from marsad.core.collector import collector_paused
 from marsad.core.text import search_key
 
 from . import hooks, ledger
-from .canonical import canonical_json, diff, editable_record, record_document, sha256, stored_document
+from .canonical import (
+    diff,
+    document_json,
+    editable_record,
+    record_document,
+    sha256,
+    stored_document,
+)
 from .choices import Outcome, SourceKind
 from .models import (
     PROJECT_ID_PREFIX,
@@ -506,7 +513,7 @@ def records_apply(
                 if result.errors:
                     continue
             document = record_document(record, state.public_id)
-            text = canonical_json(document)
+            text = document_json(document)
             digest = sha256(text)
             result.sha256 = digest
             if digest == state.sha256:
