@@ -129,3 +129,17 @@ def format_month(value: datetime.date | None, language: str | None = "fr") -> st
     if value is None:
         return "—"
     return f"{MONTHS[_language(language)][value.month - 1]} {value.year}"
+
+
+_ISO_DATES: dict[datetime.date, str] = {}
+
+
+def iso_date(value: datetime.date) -> str:
+    """``value.isoformat()`` of a date, kept: a batch of records repeats a few hundred dates, and
+    ``isoformat`` is slow next to a dict lookup."""
+    text = _ISO_DATES.get(value)
+    if text is None:
+        if len(_ISO_DATES) >= 4096:
+            _ISO_DATES.clear()
+        text = _ISO_DATES[value] = value.isoformat()
+    return text

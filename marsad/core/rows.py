@@ -24,6 +24,8 @@ from typing import Any
 from django.db import connections, router, transaction
 from django.db.models import Model
 
+from marsad.core.formatting import iso_date
+
 # Field types whose Python values the drivers (sqlite3, psycopg) take as they are.
 _AS_IS = {
     "AutoField",
@@ -79,19 +81,6 @@ def _converter(field, connection) -> Callable[[Any], Any] | None:
     return lambda value: prepare(value, connection)
 
 
-_ISO_DATES: dict[dt.date, str] = {}
-
-
-def _iso_date(value: dt.date) -> str:
-    """``value.isoformat()``, kept: a batch's rows repeat a few hundred dates."""
-    text = _ISO_DATES.get(value)
-    if text is None:
-        if len(_ISO_DATES) >= 4096:
-            _ISO_DATES.clear()
-        text = _ISO_DATES[value] = value.isoformat()
-    return text
-
-
 def _empty_list_json(value: list) -> str:
     return "[]" if not value else json.dumps(value)
 
@@ -101,7 +90,7 @@ def _empty_list_json(value: list) -> str:
 # a value of another type (a string amount, a dict) goes through the field's own preparation.
 _SQLITE_TEXT: dict[str, tuple[type, Callable[[Any], str]]] = {
     "DecimalField": (Decimal, str),
-    "DateField": (dt.date, _iso_date),
+    "DateField": (dt.date, iso_date),
     "JSONField": (list, _empty_list_json),
 }
 

@@ -21,6 +21,8 @@ from operator import itemgetter
 
 import orjson
 
+from marsad.core.formatting import iso_date
+
 from .rules import Record, escape_pointer
 
 SCHEMA = "marsad.project/1"
@@ -45,19 +47,11 @@ def number(value: Decimal | None) -> str | None:
     return text if text != "-0" else "0"
 
 
-_DAYS: dict[date, str] = {}  # ISO text of the dates seen: a batch repeats its dates, and isoformat() is slow
-
-
 def day(value) -> str | None:
     if value is None:
         return None
     if type(value) is date:  # a datetime (or another subclass) writes itself
-        text = _DAYS.get(value)
-        if text is None:
-            if len(_DAYS) >= 4096:
-                _DAYS.clear()
-            text = _DAYS[value] = value.isoformat()
-        return text
+        return iso_date(value)
     return value.isoformat()
 
 

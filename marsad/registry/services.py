@@ -205,11 +205,8 @@ class BatchResult:
 # depend on the catalogue or on earlier versions). A project that a record changes is rebuilt from
 # these and the record; the UPDATE then writes the columns whose document parts changed (DESIGN §4).
 # The others (creation and publication dates) stay deferred: read if ever asked for.
-_STATE = {
-    "id",
-    "public_id",
-    "operator_id",
-    "operator_ref",
+# The compiled columns that do not follow from a document alone, compared as values before an UPDATE.
+COMPARED_COLUMNS = (
     "title_fr",
     "title_ar",
     "search_text",
@@ -217,14 +214,20 @@ _STATE = {
     "region_code",
     "province_code",
     "initial_planned_end",
+    "warning_codes",
+)
+_STATE = {
+    "id",
+    "public_id",
+    "operator_id",
+    "operator_ref",
     "withdrawn",
     "version",
     "sha256",
-    "warning_codes",
+    *COMPARED_COLUMNS,
 }
 STATE_COLUMNS = tuple(f.attname for f in Project._meta.concrete_fields if f.attname in _STATE)
-# The parts of a record's document and the compiled columns each sets; the other compiled columns are
-# in STATE_COLUMNS and compared as values.
+# The parts of a record's document and the compiled columns each sets (the others: COMPARED_COLUMNS).
 DOCUMENT_COLUMNS = {
     "title": ("title_fr", "title_ar"),
     "description": ("description_fr", "description_ar"),
@@ -243,16 +246,6 @@ DOCUMENT_COLUMNS = {
     "committed": ("committed",),
     "paid": ("paid",),
 }
-COMPARED_COLUMNS = (
-    "title_fr",
-    "title_ar",
-    "search_text",
-    "primary_commune_id",
-    "region_code",
-    "province_code",
-    "initial_planned_end",
-    "warning_codes",
-)
 WITHDRAWAL_COLUMNS = frozenset({"withdrawn", "withdrawn_at", "withdrawal_reason"})
 VERSION_STAMP_COLUMNS = frozenset({"version", "sha256", "updated_at"})
 

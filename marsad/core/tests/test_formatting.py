@@ -3,7 +3,15 @@ from decimal import Decimal
 
 import pytest
 
-from marsad.core.formatting import format_date, format_mad, format_month, format_number, format_percent
+from marsad.core import formatting
+from marsad.core.formatting import (
+    format_date,
+    format_mad,
+    format_month,
+    format_number,
+    format_percent,
+    iso_date,
+)
 
 NBSP = "\u00a0"
 
@@ -72,3 +80,13 @@ def test_dates_use_maghreb_month_names(month, french, arabic):
     assert format_date(day, "fr") == f"5 {french} 2026"
     assert format_date(day, "ar") == f"5 {arabic} 2026"
     assert format_month(day, "ar-MA") == f"{arabic} 2026"
+
+
+def test_iso_date_is_isoformat_kept_for_a_few_thousand_dates():
+    first = datetime.date(2024, 2, 29)
+    assert iso_date(first) == "2024-02-29"
+    assert formatting._ISO_DATES[first] == "2024-02-29"
+    days = [first + datetime.timedelta(days=n) for n in range(1, 5000)]
+    assert [iso_date(day) for day in days] == [day.isoformat() for day in days]
+    assert len(formatting._ISO_DATES) <= 4096
+    assert iso_date(datetime.date(1, 1, 1)) == "0001-01-01"
