@@ -392,7 +392,7 @@ STEPS = [
     ("rules: check", "marsad/registry/rules.py", "check"),
     ("current states load", "marsad/registry/services.py", "_load_states"),
     ("canonical document", "marsad/registry/canonical.py", "record_document"),
-    ("canonical JSON", "marsad/registry/canonical.py", "canonical_json"),
+    ("canonical JSON", "marsad/registry/canonical.py", "document_json"),
     ("SHA-256", "marsad/registry/canonical.py", "sha256"),
     ("document diff (audit)", "marsad/registry/canonical.py", "diff"),
     ("project columns compiled", "marsad/registry/services.py", "_compile"),
