@@ -375,6 +375,52 @@ def test_withdrawal_is_a_tombstone_version_never_a_deletion():
     assert AuditEvent.objects.filter(action="project.withdraw", object_id=project.public_id).count() == 1
 
 
+def test_records_of_one_project_in_one_batch_follow_each_other():
+    """Two reports then a withdrawal of a saved project in one batch: each builds on the one before,
+    and the row holds the columns of all of them; a report after the withdrawal is refused."""
+    apply([record(operator_ref="same")])
+    withdrawal = {
+        "operator": "MA-ALOMRANE-DOE",
+        "operator_ref": "same",
+        "withdrawn": True,
+        "reason": "Doublon",
+    }
+    batch = apply(
+        [
+            record(
+                operator_ref="same",
+                progress="20",
+                title={"fr": "Pôle urbain, tranche 2", "ar": "الشطر الثاني"},
+            ),
+            record(
+                operator_ref="same",
+                progress="30",
+                title={"fr": "Pôle urbain, tranche 2", "ar": "الشطر الثاني"},
+            ),
+            withdrawal,
+            record(operator_ref="same", progress="40"),
+        ]
+    )
+    assert [(r.outcome, r.version) for r in batch.results] == [
+        ("updated", 2),
+        ("updated", 3),
+        ("withdrawn", 4),
+        ("rejected", None),
+    ]
+    assert [p["code"] for p in batch.results[3].as_dict()["problems"]] == ["withdrawn_project"]
+    project = Project.objects.get(operator_ref="same")
+    assert (project.version, project.progress, project.title_fr, project.withdrawn) == (
+        4,
+        Decimal("30.00"),
+        "Pôle urbain, tranche 2",
+        True,
+    )
+    assert (project.withdrawal_reason, project.budget) == ("Doublon", Decimal("1500000000.00"))
+    assert "tranche" in project.search_text
+    versions = ProjectVersion.objects.filter(project=project).order_by("number")
+    assert [(v.number, v.is_tombstone) for v in versions] == [(1, False), (2, False), (3, False), (4, True)]
+
+
 def test_a_batch_mixes_outcomes_and_counts_them():
     apply([record()])
     batch = apply(
