@@ -161,7 +161,7 @@ class RecordResult:
     version: int | None = None
     sha256: str = ""
     issues: list[Issue] = field(default_factory=list)
-    project: Project | None = None
+    project: Project | None = None  # the project as written, when the record wrote a version
 
     @property
     def errors(self) -> list[Issue]:
