@@ -21,6 +21,7 @@ def make_client(platform, client_key):
 
     def make(url=None, token=None, attempts=4, **options):
         ticks = iter(range(10_000))
+        start = time.time()  # read once: the real clock could pass a second between two attempts
         client = PlatformClient(
             url or platform.url,
             token or platform.token,
@@ -28,7 +29,7 @@ def make_client(platform, client_key):
             client_key,
             timeout=5,
             retry=RetryPolicy(attempts=attempts, base_delay=0.5, max_delay=4, jitter=0),
-            clock=lambda: time.time() + next(ticks),  # a new second at every attempt
+            clock=lambda: start + next(ticks),  # a new second at every attempt
             **options,
         )
         client.waits = []
