@@ -199,12 +199,8 @@ class BatchResult:
         return counts
 
 
-# The columns read of a saved project before a batch: its identity, what the rules and the replay
-# check need, and the compiled columns that do not follow from its current document alone (they
-# depend on the catalogue or on earlier versions). A project that a record changes is rebuilt from
-# these and the record; the UPDATE then writes the columns whose document parts changed (DESIGN §4).
-# The others (creation and publication dates) stay deferred: read if ever asked for.
-# The compiled columns that do not follow from a document alone, compared as values before an UPDATE.
+# The compiled columns that do not follow from a document alone (they depend on the catalogue or on
+# earlier versions): compared as values before an UPDATE.
 COMPARED_COLUMNS = (
     "title_fr",
     "title_ar",
@@ -215,6 +211,11 @@ COMPARED_COLUMNS = (
     "initial_planned_end",
     "warning_codes",
 )
+# The columns read of a saved project before a batch: its identity, what the rules and the replay
+# check need, and the compiled columns that do not follow from its current document alone (they
+# depend on the catalogue or on earlier versions). A project that a record changes is rebuilt from
+# these and the record; the UPDATE then writes the columns whose document parts changed (DESIGN §4).
+# The others (creation and publication dates) stay deferred: read if ever asked for.
 _STATE = {
     "id",
     "public_id",
