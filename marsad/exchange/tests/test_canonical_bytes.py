@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from marsad.exchange import signing
 from marsad.exchange.signing import canonical_bytes
-from marsad.registry.tests.test_canonical import Colour, Level, integers, texts
+from marsad.registry.tests.test_canonical import Colour, Level, json_like, plain_like, texts
 
 
 def same_as_rfc8785(value) -> None:
@@ -21,25 +21,10 @@ def same_as_rfc8785(value) -> None:
         assert canonical_bytes(value) == expected
 
 
-scalars = (
-    st.none() | st.booleans() | integers | st.floats() | texts | st.sampled_from([Colour.RED, Level.HIGH])
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.lists(inner, max_size=3).map(tuple)
-        | st.dictionaries(texts, inner, max_size=5)
-    ),
-    max_leaves=25,
-)
+json_values = json_like(texts)
 # Only the types the fast path takes: it is taken unless a name leaves the Basic Multilingual Plane,
 # an integer is beyond 2**53 - 1 or orjson refuses (a lone surrogate).
-plain_values = st.recursive(
-    st.none() | st.booleans() | integers | texts,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=5),
-    max_leaves=25,
-)
+plain_values = plain_like(texts)
 
 
 @settings(max_examples=1500, deadline=None)
