@@ -655,6 +655,12 @@ class Previous:
 
 def check(record: Record, catalogue: Catalogue, previous: Previous | None = None) -> list[Issue]:
     """The business rules of a parsed record: errors that reject it, warnings that are kept."""
+    return check_record(record, catalogue) + check_against(record, previous)
+
+
+def check_record(record: Record, catalogue: Catalogue) -> list[Issue]:
+    """The rules on the record alone, without the project's current version (a submission runs them
+    before it takes the write lock)."""
     found: list[Issue] = []
     for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
         first, last = getattr(record, start), getattr(record, end)
@@ -691,16 +697,19 @@ def check(record: Record, catalogue: Catalogue, previous: Previous | None = None
         found.append(
             issue("status_incoherent", "/status", status=record.status, reason=INCOHERENCE_REASONS[reason])
         )
+    return found
+
+
+def check_against(record: Record, previous: Previous | None) -> list[Issue]:
+    """The rules comparing a record with the project's current version (after ``check_record``'s)."""
     if (
         previous is not None
         and previous.progress is not None
         and record.progress is not None
         and record.progress < previous.progress
     ):
-        found.append(
-            issue("progress_regression", "/progress", before=previous.progress, after=record.progress)
-        )
-    return found
+        return [issue("progress_regression", "/progress", before=previous.progress, after=record.progress)]
+    return []
 
 
 def status_incoherence(record: Record, catalogue: Catalogue) -> str | None:

@@ -59,7 +59,7 @@ from .models import (
     ProjectVersion,
     Status,
 )
-from .rules import Catalogue, Issue, Previous, Record, check, issue, parse
+from .rules import Catalogue, Issue, Previous, Record, check_against, check_record, issue, parse
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CHILD_SECTIONS = {
@@ -415,35 +415,42 @@ def _children(project_id: int, record: Record, catalogue: Catalogue, section: st
     ]
 
 
-@collector_paused()
-def records_apply(
-    *,
-    actor: Any,
-    records: Sequence[Any],
-    source_kind: str,
-    source_id: str,
-    scope: Scope | None = None,
-    base_versions: Sequence[int | None] | None = None,
-    received_at: datetime | None = None,
-    today: date | None = None,
-    dry_run: bool = False,
-    request_id: str = "",
-    catalogue: Catalogue | None = None,
-    audit_each: bool = True,
-) -> BatchResult:
-    """Check and write a batch of project records (and withdrawals) for the operators ``scope`` may
-    write for (the actor's own scope by default). Returns one result per record, in order.
+@dataclass
+class _Draft:
+    """A record as checked and written out before its batch's transaction: the work that needs
+    neither the write lock nor the project's saved state."""
 
-    ``audit_each``: one audit event per new version, with its diff (forms, commands, the demo). An
-    exchange submission or upload passes False and writes one event for the whole submission (DESIGN
-    §6); each of its versions names the submission and the client or user as its source, and its
-    diff is the version history's."""
-    now = received_at or timezone.now()
+    record: Record
+    public_id: str  # the identifier a new project gets (a saved one has it already)
+    issues: list[Issue]  # check_record's
+    document: dict | None = None  # None when those issues reject the record
+    text: str = ""
+    digest: str = ""
+
+
+@dataclass
+class PreparedBatch:
+    """A batch read, checked and written out by ``records_prepare``, before the write lock:
+    ``records_apply`` then does under the lock only what depends on the projects' saved state."""
+
+    catalogue: Catalogue
+    scope: Scope
+    results: list[RecordResult]
+    drafts: list[tuple[int, _Draft]]  # (index, draft) of the records to apply, in order
+
+
+def records_prepare(
+    *, actor: Any, records: Sequence[Any], scope: Scope | None = None, today: date | None = None,
+    catalogue: Catalogue | None = None,
+) -> PreparedBatch:  # fmt: skip
+    """Parse and check a batch's records and build each one's document, its canonical JSON and
+    digest. Reads the catalogue and writes nothing: a submission calls it before its transaction,
+    so that on SQLite (whose transactions take the write lock at BEGIN) another submission can
+    write meanwhile."""
     catalogue = catalogue or Catalogue.load(today=today or local_today())
     scope = scope if scope is not None else principal_scope(actor)
-    _, _, actor_label = actor_identity(actor)
     results: list[RecordResult] = []
-    parsed: list[tuple[int, Record]] = []
+    drafts: list[tuple[int, _Draft]] = []
     for index, raw in enumerate(records):
         record, found = parse(raw, catalogue)
         operator = raw.get("operator", "") if isinstance(raw, dict) else ""
@@ -457,20 +464,65 @@ def records_apply(
         if not scope.may_write_for(catalogue.organisations.get(record.operator)):
             result.issues.append(issue("operator_not_permitted", "/operator", value=record.operator))
             continue
-        parsed.append((index, record))
+        draft = _Draft(record, public_id_for(record.operator, record.operator_ref), [])
+        if not record.withdrawn:
+            draft.issues = check_record(record, catalogue)
+        if not any(i.is_error for i in draft.issues):
+            draft.document = record_document(record, draft.public_id)
+            draft.text = document_json(draft.document)
+            draft.digest = sha256(draft.text)
+        drafts.append((index, draft))
+    return PreparedBatch(catalogue, scope, results, drafts)
+
+
+@collector_paused()
+def records_apply(
+    *,
+    actor: Any,
+    source_kind: str,
+    source_id: str,
+    records: Sequence[Any] = (),
+    prepared: PreparedBatch | None = None,
+    scope: Scope | None = None,
+    base_versions: Sequence[int | None] | None = None,
+    received_at: datetime | None = None,
+    today: date | None = None,
+    dry_run: bool = False,
+    request_id: str = "",
+    catalogue: Catalogue | None = None,
+    audit_each: bool = True,
+) -> BatchResult:
+    """Check and write a batch of project records (and withdrawals) for the operators ``scope`` may
+    write for (the actor's own scope by default). Returns one result per record, in order.
+
+    ``prepared``: the batch as ``records_prepare`` left it (``records``, ``scope``, ``today`` and
+    ``catalogue`` are then its own).
+
+    ``audit_each``: one audit event per new version, with its diff (forms, commands, the demo). An
+    exchange submission or upload passes False and writes one event for the whole submission (DESIGN
+    §6); each of its versions names the submission and the client or user as its source, and its
+    diff is the version history's."""
+    now = received_at or timezone.now()
+    if prepared is None:
+        prepared = records_prepare(
+            actor=actor, records=records, scope=scope, today=today, catalogue=catalogue
+        )
+    catalogue, results, drafts = prepared.catalogue, prepared.results, prepared.drafts
+    _, _, actor_label = actor_identity(actor)
 
     with transaction.atomic():
         # Writers queue on the ledger's lock before reading the projects' state, so two batches
         # touching one project cannot both compute its next version.
         head = None if dry_run else ledger.lock()
         states = _load_states(
-            {record.key for _, record in parsed},
+            {draft.record.key for _, draft in drafts},
             catalogue,
-            whole={record.key for _, record in parsed if record.withdrawn},
+            whole={draft.record.key for _, draft in drafts if draft.record.withdrawn},
         )
         versions: list[ProjectVersion] = []
         events: list[tuple[str, str, str, dict]] = []  # audit: action, project, label, changes
-        for index, record in parsed:
+        for index, draft in drafts:
+            record = draft.record
             result = results[index]
             state = states.get(record.key)
             base = base_versions[index] if base_versions is not None else None
@@ -481,16 +533,9 @@ def records_apply(
                 if base not in (None, 0):
                     result.issues.append(issue("version_conflict", "/base_version", base=base, current=0))
                     continue
-                public_id = public_id_for(record.operator, record.operator_ref)
-                project = _instance(
-                    Project,
-                    public_id=public_id,
-                    operator_id=catalogue.organisations[record.operator],
-                    operator_ref=record.operator_ref,
-                    version=0,
-                    created_at=now,
-                )
-                state = states[record.key] = _State(public_id, 0, "", False, None, None, project, is_new=True)
+                # Kept in ``states`` (and written) only once a record of the batch makes its first version:
+                # a new record that the rules reject leaves nothing behind.
+                state = _State(draft.public_id, 0, "", False, None, None, is_new=True)
             result.public_id = state.public_id
             if state.withdrawn:
                 result.issues.append(issue("withdrawn_project", "/operator_ref", value=state.public_id))
@@ -502,12 +547,16 @@ def records_apply(
                 continue
             previous = None if state.version == 0 else Previous(state.version, state.progress, False)
             if not record.withdrawn:
-                result.issues.extend(check(record, catalogue, previous))
+                result.issues.extend(draft.issues)
+                result.issues.extend(check_against(record, previous))
                 if result.errors:
                     continue
-            document = record_document(record, state.public_id)
-            text = document_json(document)
-            digest = sha256(text)
+            if draft.public_id == state.public_id:
+                document, text, digest = draft.document, draft.text, draft.digest
+            else:  # saved under an identifier from an earlier operator code
+                document = record_document(record, state.public_id)
+                text = document_json(document)
+                digest = sha256(text)
             result.sha256 = digest
             if digest == state.sha256:
                 result.outcome = Outcome.UNCHANGED
@@ -520,6 +569,16 @@ def records_apply(
                 Outcome.WITHDRAWN if record.withdrawn else Outcome.CREATED if number == 1 else Outcome.UPDATED
             )
             result.version = number
+            if state.is_new and state.project is None:
+                state.project = _instance(
+                    Project,
+                    public_id=state.public_id,
+                    operator_id=catalogue.organisations[record.operator],
+                    operator_ref=record.operator_ref,
+                    version=0,
+                    created_at=now,
+                )
+                states[record.key] = state
             project = result.project = state.instance()
             _compile(project, record, catalogue, now=now)
             project.version = number

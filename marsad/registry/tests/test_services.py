@@ -40,6 +40,7 @@ from marsad.registry.services import (
     projects_publish,
     public_id_for,
     records_apply,
+    records_prepare,
     reference_load,
 )
 
@@ -446,6 +447,28 @@ def test_a_batch_mixes_outcomes_and_counts_them():
     ]
 
 
+def test_a_new_record_the_rules_reject_leaves_nothing_behind():
+    # Its project is made only when a record of the batch writes its first version: a rejected
+    # record beside an accepted one used to leave a half-built project for the bulk insert.
+    batch = apply(
+        [
+            record(operator_ref="KEPT"),
+            record(operator_ref="REFUSED", planned_end="2023-12-31"),
+            {"operator": "MA-ALOMRANE-DOE", "operator_ref": "REFUSED", "withdrawn": True},
+            record(operator_ref="LATER", as_of="2099-01-01"),
+            record(operator_ref="LATER"),
+        ]
+    )
+    assert [(r.outcome, [i.code for i in r.errors]) for r in batch.results] == [
+        ("created", []),
+        ("rejected", ["end_before_start"]),
+        ("rejected", ["unknown_project"]),
+        ("rejected", ["as_of_in_future"]),
+        ("created", []),
+    ]
+    assert sorted(Project.objects.values_list("operator_ref", "version")) == [("KEPT", 1), ("LATER", 1)]
+
+
 def test_dry_run_writes_nothing():
     events = AuditEvent.objects.count()
     batch = apply([record()], dry_run=True)
@@ -481,6 +504,43 @@ def test_a_batch_costs_the_same_queries_for_one_record_or_twenty(django_assert_n
     with django_assert_num_queries(13):  # and the financing plan: one delete and one insert more
         apply(plans, catalogue=catalogue)
     assert Financing.objects.filter(project__operator_ref__startswith="many-").count() == 20
+
+
+def test_a_prepared_batch_reads_and_writes_nothing_and_is_applied_as_prepared(
+    django_assert_num_queries,
+):
+    # A submission prepares its records before its transaction: the checks that need no saved state
+    # and each record's canonical text and digest, with no query once the catalogue is read.
+    from marsad.registry.rules import Catalogue
+
+    catalogue = Catalogue.load(today=TODAY)
+    records = [record(operator_ref="P-1"), record(operator_ref="P-2", planned_end="2023-12-31"), {"x": 1}]
+    with django_assert_num_queries(0):
+        prepared = records_prepare(actor=ACTOR, records=records, scope=ADMIN_SCOPE, catalogue=catalogue)
+    assert [index for index, _ in prepared.drafts] == [0, 1]
+    first, second = (draft for _, draft in prepared.drafts)
+    assert (first.public_id, first.issues) == (public_id_for("MA-ALOMRANE-DOE", "P-1"), [])
+    assert [i.code for i in second.issues] == ["end_before_start"]
+    assert (second.document, second.digest) == (None, "")
+    assert prepared.results[2].issues[0].code == "unknown_field"
+    assert (Project.objects.count(), ProjectVersion.objects.count()) == (0, 0)
+    batch = records_apply(actor=ACTOR, prepared=prepared, source_kind="command", source_id="t-1")
+    assert [r.outcome for r in batch.results] == ["created", "rejected", "rejected"]
+    version = ProjectVersion.objects.get()
+    assert (version.canonical, version.sha256) == (first.text, first.digest)
+    assert batch.results[0].sha256 == first.digest
+
+
+def test_a_project_saved_under_an_earlier_identifier_keeps_it_in_its_documents():
+    # The identifier is derived from the operator's code and the reference; a project saved before
+    # its operator's code changed keeps the one it has, and its next document names that one.
+    apply([record(operator_ref="OLD-ID")])
+    Project.objects.filter(operator_ref="OLD-ID").update(public_id="MRS-0000000000")
+    batch = apply([record(operator_ref="OLD-ID", progress="40")])
+    assert (batch.results[0].outcome, batch.results[0].public_id) == ("updated", "MRS-0000000000")
+    latest = ProjectVersion.objects.get(number=2)
+    assert json.loads(latest.canonical)["id"] == "MRS-0000000000"
+    assert latest.sha256 == batch.results[0].sha256
 
 
 def test_hooks_receive_the_new_versions_after_commit(django_capture_on_commit_callbacks):
