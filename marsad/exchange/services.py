@@ -30,7 +30,7 @@ from marsad.core import faults
 from marsad.core.collector import collector_paused
 from marsad.registry import ledger
 from marsad.registry.choices import LedgerKind, SourceKind
-from marsad.registry.services import BatchResult, records_apply
+from marsad.registry.services import BatchResult, records_apply, records_prepare
 
 from . import signing
 from .choices import SubmissionChannel, SubmissionState
@@ -364,11 +364,11 @@ def submission_process(
     scope = principal_scope(actor)
     source_kind = SourceKind.SUBMISSION if channel == SubmissionChannel.API else SourceKind.UPLOAD
     client_id = client.client_id if client is not None else None
-    common = {"actor": actor, "records": records, "source_kind": source_kind, "scope": scope,
-              "base_versions": base_versions, "received_at": now, "today": today,
-              "request_id": request_id, "audit_each": False}  # fmt: skip
+    common = {"actor": actor, "source_kind": source_kind, "base_versions": base_versions,
+              "received_at": now, "request_id": request_id, "audit_each": False}  # fmt: skip
     if dry_run:
-        batch = records_apply(source_id="dry-run", dry_run=True, **common)
+        prepared = records_prepare(actor=actor, records=records, scope=scope, today=today)
+        batch = records_apply(source_id="dry-run", dry_run=True, prepared=prepared, **common)
         head = ledger.head()
         receipt = receipt_build(
             submission_id=None, client_id=client_id, idempotency_key=idempotency_key, dry_run=True,
@@ -390,8 +390,11 @@ def submission_process(
         return Processed(done.receipt, 200, replay=True)
     assert submission is not None
     try:
+        # Parsing, checking and writing out the records needs no lock: done before the transaction,
+        # which on SQLite holds the write lock from its BEGIN, so another submission writes meanwhile.
+        prepared = records_prepare(actor=actor, records=records, scope=scope, today=today)
         with transaction.atomic():
-            batch = records_apply(source_id=submission.public_id, **common)
+            batch = records_apply(source_id=submission.public_id, prepared=prepared, **common)
             faults.point("submission.before_commit")
             head = batch.head  # locked by records_apply until this transaction commits
             processed_at = timezone.now()

@@ -172,10 +172,13 @@ def test_each_record_is_judged_alone(client, doe):
         record(operator_ref="bad", budget="douze"),
         record(operator_ref="foreign", operator="MA-ALOMRANE-CS"),
         {"operator": "MA-ALOMRANE-DOE", "operator_ref": "missing", "withdrawn": True, "reason": "x"},
+        record(operator_ref="backwards", planned_end="2023-12-31"),  # a business rule, not the shape
     ]
-    receipt = doe.submit(client, records).json()
+    response = doe.submit(client, records)
+    assert response.status_code == 201
+    receipt = response.json()
     assert receipt["counts"] == {
-        "received": 4, "created": 1, "updated": 0, "unchanged": 0, "withdrawn": 0, "rejected": 3
+        "received": 5, "created": 1, "updated": 0, "unchanged": 0, "withdrawn": 0, "rejected": 4
     }  # fmt: skip
     results = receipt["results"]
     assert [(p["code"], p["pointer"], p["status"]) for p in results[1]["problems"]] == [
@@ -189,6 +192,9 @@ def test_each_record_is_judged_alone(client, doe):
     assert foreign[0]["message_ar"]
     assert foreign[0]["message_fr"] != foreign[0]["message_ar"]
     assert [(p["code"], p["status"]) for p in results[3]["problems"]] == [("unknown_project", 404)]
+    assert [(p["code"], p["pointer"], p["status"]) for p in results[4]["problems"]] == [
+        ("end_before_start", "/planned_end", 422)
+    ]
     assert list(Project.objects.values_list("operator_ref", flat=True)) == ["ok"]
 
 
@@ -439,6 +445,25 @@ def test_a_500_never_leaks_and_the_reservation_is_released(client, doe, monkeypa
     assert Submission.objects.count() == 0
     monkeypatch.undo()
     assert doe.submit(client, [record()], key="k-1").status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_records_are_prepared_before_the_write_transaction(client, doe, monkeypatch):
+    # Parsing, checking and writing out the records happen outside any transaction: on SQLite a
+    # transaction holds the write lock from its BEGIN, and another submission may write meanwhile.
+    from django.db import connection
+
+    prepare, seen = services.records_prepare, []
+
+    def watched(**kwargs):
+        seen.append(connection.in_atomic_block)
+        return prepare(**kwargs)
+
+    monkeypatch.setattr(services, "records_prepare", watched)
+    assert doe.submit(client, [record()]).status_code == 201
+    assert doe.submit(client, [record(operator_ref="DRY")], path="?dry_run=true").status_code == 200
+    assert seen == [False, False]
+    assert Project.objects.count() == 1
 
 
 def test_a_client_identifies_itself_in_the_audit_trail(client, doe):
