@@ -366,8 +366,11 @@ def submission_process(
     client_id = client.client_id if client is not None else None
     common = {"actor": actor, "source_kind": source_kind, "base_versions": base_versions,
               "received_at": now, "request_id": request_id, "audit_each": False}  # fmt: skip
+    # Parsing, checking and writing out the records needs no lock: done before the key's reservation
+    # and the batch's transaction, which on SQLite hold the write lock from their BEGIN, so that
+    # another submission writes meanwhile.
+    prepared = records_prepare(actor=actor, records=records, scope=scope, today=today)
     if dry_run:
-        prepared = records_prepare(actor=actor, records=records, scope=scope, today=today)
         batch = records_apply(source_id="dry-run", dry_run=True, prepared=prepared, **common)
         head = ledger.head()
         receipt = receipt_build(
@@ -390,9 +393,6 @@ def submission_process(
         return Processed(done.receipt, 200, replay=True)
     assert submission is not None
     try:
-        # Parsing, checking and writing out the records needs no lock: done before the transaction,
-        # which on SQLite holds the write lock from its BEGIN, so another submission writes meanwhile.
-        prepared = records_prepare(actor=actor, records=records, scope=scope, today=today)
         with transaction.atomic():
             batch = records_apply(source_id=submission.public_id, prepared=prepared, **common)
             faults.point("submission.before_commit")

@@ -449,20 +449,21 @@ def test_a_500_never_leaks_and_the_reservation_is_released(client, doe, monkeypa
 
 @pytest.mark.django_db(transaction=True)
 def test_the_records_are_prepared_before_the_write_transaction(client, doe, monkeypatch):
-    # Parsing, checking and writing out the records happen outside any transaction: on SQLite a
-    # transaction holds the write lock from its BEGIN, and another submission may write meanwhile.
+    # Parsing, checking and writing out the records happen outside any transaction and before the
+    # key is reserved: on SQLite a transaction holds the write lock from its BEGIN, and another
+    # submission may write meanwhile.
     from django.db import connection
 
     prepare, seen = services.records_prepare, []
 
     def watched(**kwargs):
-        seen.append(connection.in_atomic_block)
+        seen.append((connection.in_atomic_block, Submission.objects.count()))
         return prepare(**kwargs)
 
     monkeypatch.setattr(services, "records_prepare", watched)
     assert doe.submit(client, [record()]).status_code == 201
     assert doe.submit(client, [record(operator_ref="DRY")], path="?dry_run=true").status_code == 200
-    assert seen == [False, False]
+    assert seen == [(False, 0), (False, 1)]
     assert Project.objects.count() == 1
 
 
