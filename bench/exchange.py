@@ -6,13 +6,17 @@
 Each database runs in a child process on a fresh database: an SQLite file in a temporary directory, or
 a new PostgreSQL database ``marsad_bench_<pid>`` (dropped at the end). ``marsad migrate``,
 ``createcachetable``, ``territories_load`` and ``reference_load`` (timed apart as set-up), then a client
-registered with ``marsad client create`` and an Ed25519 key, and ``marsad serve --noreload`` on
-loopback with DEBUG off (Django's threaded WSGI server with Nagle's algorithm off on its sockets: no
-production WSGI server is installed). Then, over HTTP with httpx, one batch after the other:
+registered with ``marsad client create`` and an Ed25519 key (two: one per sending system), and the
+platform served on loopback by gunicorn with ``--workers`` sync workers (two: one per core) and
+DEBUG off. Then, over HTTP with httpx:
 
-- ``--batches`` signed submissions of ``--records`` new projects each (created/s);
-- the same number of batches updating those projects, as a monthly report does: progress, amounts,
-  outputs achieved and the as-of date change (updated/s).
+- one sending system at a time, one batch after the other, as a connector sends: ``--batches``
+  signed submissions of ``--records`` new projects each (created/s), then the same number of batches
+  updating those projects, as a monthly report does: progress, amounts, outputs achieved and the
+  as-of date change (updated/s);
+- two sending systems at once (two operators' connectors), each sending its half of as many
+  batches one after the other: records of both over the time from the first request to the last
+  receipt.
 
 A batch is timed from the request to the parsed receipt; building and signing the body are not timed.
 The server's own CPU time is read from /proc too, as the machine may be busy with other work. The floor
@@ -216,16 +220,17 @@ def body_of(records: list[dict]) -> bytes:
 
 
 class Signer:
-    def __init__(self, private, token: str):
+    def __init__(self, private, token: str, key_id: str):
         self.private = private
         self.token = token
+        self.key_id = key_id
 
     def headers(self, body: bytes) -> dict[str, str]:
         stamp = str(int(time.time()))
         signature = self.private.sign(stamp.encode() + b"." + body)
         return {
             "Authorization": f"Bearer {self.token}",
-            "Marsad-Key-Id": KEY_ID,
+            "Marsad-Key-Id": self.key_id,
             "Marsad-Timestamp": stamp,
             "Marsad-Signature": base64.b64encode(signature).decode(),
             "Idempotency-Key": uuid.uuid4().hex,
@@ -248,16 +253,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve(env: dict, directory: Path) -> tuple[subprocess.Popen, str]:
+def serve(env: dict, directory: Path, workers: int) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = free_port()
-    executable = Path(sys.executable).with_name("marsad")
-    argv = [str(executable)] if executable.exists() else [sys.executable, "-m", "config.manage"]
     log = open(directory / "server.log", "wb")  # noqa: SIM115 - closed with the process
     server = subprocess.Popen(
-        [*argv, "serve", f"127.0.0.1:{port}", "--noreload"], env=env, cwd=ROOT, stdout=log, stderr=log
-    )
+        [
+            str(Path(sys.executable).with_name("gunicorn")), "config.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "600",
+        ],
+        env=env, cwd=ROOT, stdout=log, stderr=log,
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -272,13 +279,19 @@ def serve(env: dict, directory: Path) -> tuple[subprocess.Popen, str]:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux), to see the server's own cost apart from
-    what other processes on the machine take."""
-    stat = Path(f"/proc/{pid}/stat")
-    if not stat.exists():
+    """User + system CPU time so far (Linux) of a server process and of its workers, to see the
+    server's own cost apart from what other processes on the machine take."""
+    if not Path(f"/proc/{pid}/stat").exists():
         return None
-    fields = stat.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def send_rounds(url: str, signer: Signer, bodies: list[bytes], expected: str, server_pid: int) -> dict:
@@ -301,13 +314,41 @@ def send_rounds(url: str, signer: Signer, bodies: list[bytes], expected: str, se
             if count != receipt["counts"]["received"]:
                 rejected = [r for r in receipt["results"] if r["outcome"] != expected][:3]
                 raise RuntimeError(f"{expected} {count} of {receipt['counts']}: {rejected}")
-    cpu_after = cpu_seconds(server_pid)
+    return figures_of(bodies, timings, sum(timings), cpu_before, cpu_seconds(server_pid))
+
+
+def send_streams(
+    url: str, signers: list[Signer], streams: list[list[bytes]], expected: str, server_pid: int
+) -> dict:
+    """Each stream's bodies sent one after the other by its own sending system, the streams at once;
+    timed from the first request to the last receipt."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cpu_before = cpu_seconds(server_pid)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(len(streams)) as pool:
+        pairs = zip(signers, streams, strict=True)
+        done = list(pool.map(lambda pair: send_rounds(url, *pair, expected, server_pid), pairs))
+    elapsed = time.perf_counter() - start
+    timings = [ms / 1000 for figures in done for ms in figures["batch_ms"]]
+    bodies = [body for stream in streams for body in stream]
+    figures = figures_of(bodies, timings, elapsed, cpu_before, cpu_seconds(server_pid))
+    figures["streams"] = len(streams)
+    return figures
+
+
+def figures_of(
+    bodies: list[bytes],
+    timings: list[float],
+    elapsed: float,
+    cpu_before: float | None,
+    cpu_after: float | None,
+) -> dict:
     records = sum(len(json.loads(b)["records"]) for b in bodies)
-    total = sum(timings)
     figures = {
         "records": records,
-        "seconds": round(total, 2),
-        "records_per_s": round(records / total, 1),
+        "seconds": round(elapsed, 2),
+        "records_per_s": round(records / elapsed, 1),
         "batch_ms": [round(t * 1000) for t in timings],
         "median_batch_ms": round(statistics.median(timings) * 1000),
     }
@@ -515,39 +556,51 @@ def child(kind: str, url: str, directory: Path, args) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    private = Ed25519PrivateKey.generate()
-    public = base64.b64encode(
-        private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    ).decode()
-    token_file = directory / "token"
-    marsad(
-        env, "client", "create", "--organisation", HOLDING, "--client-id", CLIENT_ID,
-        "--name", "Banc d'essai", "--public-key", public, "--key-id", KEY_ID,
-        "--token-file", str(token_file), "--rate", "100000",
-    )  # fmt: skip
-    signer = Signer(private, token_file.read_text().strip())
+    signers = []
+    for number in (1, 2):
+        private = Ed25519PrivateKey.generate()
+        public = base64.b64encode(
+            private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        ).decode()
+        token_file = directory / f"token-{number}"
+        marsad(
+            env, "client", "create", "--organisation", HOLDING, "--client-id", f"{CLIENT_ID}-{number}",
+            "--name", f"Banc d'essai {number}", "--public-key", public, "--key-id", f"{KEY_ID}-{number}",
+            "--token-file", str(token_file), "--rate", "100000",
+        )  # fmt: skip
+        signers.append(Signer(private, token_file.read_text().strip(), f"{KEY_ID}-{number}"))
+    signer = signers[0]
 
     import django
 
     django.setup()
     generator = Generator(seed)
-    new = [[generator.new(f"BENCH-{b:03d}-{n:05d}") for n in range(records)] for b in range(batches)]
-    updates = [[generator.update(r) for r in batch] for batch in new]
-    bodies_new = [body_of(batch) for batch in new]
-    bodies_update = [body_of(batch) for batch in updates]
+
+    def rounds(prefix: str, count: int) -> tuple[list[bytes], list[bytes]]:
+        new = [[generator.new(f"{prefix}-{b:03d}-{n:05d}") for n in range(records)] for b in range(count)]
+        updates = [[generator.update(r) for r in batch] for batch in new]
+        return [body_of(batch) for batch in new], [body_of(batch) for batch in updates]
+
+    bodies_new, bodies_update = rounds("BENCH", batches)
+    streams = [rounds(f"STREAM{number}", max(1, batches // 2)) for number in (1, 2)]
     from django.db import connection
 
     connection.close()
 
-    server, base = serve(env, directory)
+    server, base = serve(env, directory, args.workers)
     try:
         import httpx
 
         httpx.get(f"{base}/api/v1/exchange/keys", timeout=30).raise_for_status()  # the platform's first key
         warm = body_of([generator.new(f"WARM-{n}") for n in range(10)])
-        httpx.post(f"{base}{PATH}?dry_run=true", content=warm, headers=signer.headers(warm), timeout=60)
+        for _ in range(2 * args.workers):  # every worker loads the application and its catalogue
+            httpx.post(f"{base}{PATH}?dry_run=true", content=warm, headers=signer.headers(warm), timeout=60)
         created = send_rounds(base, signer, bodies_new, "created", server.pid)
         updated = send_rounds(base, signer, bodies_update, "updated", server.pid)
+        two_streams = {
+            "created": send_streams(base, signers, [new for new, _ in streams], "created", server.pid),
+            "updated": send_streams(base, signers, [update for _, update in streams], "updated", server.pid),
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -572,6 +625,7 @@ def child(kind: str, url: str, directory: Path, args) -> None:
                 "request_kb": round(statistics.mean(len(b) for b in bodies_new) / 1024),
                 "created": created,
                 "updated": updated,
+                "two_streams": two_streams,
                 "floor": floors,
                 "platform_share_of_floor": {
                     "created": round(created["records_per_s"] / floors["created"]["records_per_s"], 3),
@@ -599,6 +653,7 @@ def run(kind: str, args) -> dict:
     command = [
         sys.executable, __file__, "--child", kind, "--url", url, "--dir", str(directory),
         "--records", str(args.records), "--batches", str(args.batches), "--seed", str(args.seed),
+        "--workers", str(args.workers),
         *(["--profile-out", str(Path(args.profile_out).resolve())] if args.profile_out else []),
     ]  # fmt: skip
     try:
@@ -652,10 +707,17 @@ def ranked(costs: dict) -> dict[str, list[str]]:
     return out
 
 
+def streams(figures: dict, label: str) -> str:
+    two = figures.get("two_streams")
+    return f"{two[label]['records_per_s']:,.0f}" if two else "-"
+
+
 def table(results: dict) -> str:
     rows = [
-        ("created/s, end to end", lambda r: f"{r['created']['records_per_s']:,.0f}"),
-        ("updated/s, end to end", lambda r: f"{r['updated']['records_per_s']:,.0f}"),
+        ("created/s, end to end, one sender", lambda r: f"{r['created']['records_per_s']:,.0f}"),
+        ("updated/s, end to end, one sender", lambda r: f"{r['updated']['records_per_s']:,.0f}"),
+        ("created/s, end to end, two senders at once", lambda r: streams(r, "created")),
+        ("updated/s, end to end, two senders at once", lambda r: streams(r, "updated")),
         ("median batch, created", lambda r: f"{r['created']['median_batch_ms'] / 1000:.2f} s"),
         ("median batch, updated", lambda r: f"{r['updated']['median_batch_ms'] / 1000:.2f} s"),
         (
@@ -684,7 +746,8 @@ def table(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1000, help="records per batch (at most 1,000)")
-    parser.add_argument("--batches", type=int, default=5, help="batches per round (created, then updated)")
+    parser.add_argument("--batches", type=int, default=10, help="batches per round (created, then updated)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn's worker processes")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/")
     parser.add_argument("--seed", type=int, default=1)
@@ -700,7 +763,10 @@ def main() -> None:
     for kind in args.databases.split(","):
         load_before = os.getloadavg()[0]
         figures = run(kind, args)
-        figures.update({"records_per_batch": args.records, "batches": args.batches, "seed": args.seed})
+        figures.update(
+            {"records_per_batch": args.records, "batches": args.batches, "seed": args.seed}
+            | {"workers": args.workers}
+        )
         figures["load_average_1min"] = {
             "before": round(load_before, 2),
             "after": round(os.getloadavg()[0], 2),
@@ -710,8 +776,8 @@ def main() -> None:
         results.update(
             {
                 "benchmark": "exchange",
-                "server": "marsad serve --noreload (Django's threaded WSGI server, TCP_NODELAY, DEBUG off); "
-                "one client sending one batch at a time over loopback",
+                "server": f"gunicorn config.wsgi, {args.workers} sync workers, DEBUG off, on loopback; "
+                "one sending system with one batch at a time, then two at once",
                 "goal": "3,000 records/s end to end on SQLite",
                 "machine": machine(),
             }
