@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -282,13 +283,23 @@ def _problems(result) -> list[dict]:
 
 def _printable(value):
     """The receipt repeats what the sender wrote (references, field names in pointers); a NUL there
-    is shown as U+FFFD, since PostgreSQL's JSON cannot store it (the rules have rejected it anyway)."""
+    is shown as U+FFFD, since PostgreSQL's JSON cannot store it (the rules have rejected it anyway).
+    A receipt without one (nearly all: orjson writes any NUL as ``\\u0000``) is returned as it is."""
+    try:
+        if b"\\u0000" not in orjson.dumps(value, default=str):
+            return value
+    except orjson.JSONEncodeError:  # a lone surrogate, say: walked below
+        pass
+    return _nul_replaced(value)
+
+
+def _nul_replaced(value):
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {_printable(k): _printable(v) for k, v in value.items()}
+        return {_nul_replaced(k): _nul_replaced(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_printable(v) for v in value]
+        return [_nul_replaced(v) for v in value]
     return value
 
 

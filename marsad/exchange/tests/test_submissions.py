@@ -492,3 +492,15 @@ def test_a_nul_character_is_rejected_in_the_receipt_not_a_500(client, doe):
         ["malformed_text"],
     )
     assert [(p["code"], p["pointer"]) for p in results[1]["problems"]] == [("unknown_field", "/x\ufffd")]
+
+
+def test_the_receipt_replaces_nul_characters_only_where_there_are_some():
+    clean = [{"operator_ref": "R-1", "problems": [{"pointer": "/a"}], "version": 1}]
+    assert services._printable(clean) is clean  # nothing to replace: not walked
+    escaped = [{"pointer": "/a\\u0000"}]  # six characters, walked and kept as they are
+    assert services._printable(escaped) == [{"pointer": "/a\\u0000"}]
+    dirty = [{"operator_ref": "A\u0000B", "problems": [{"pointer": "/x\u0000"}]}, "\ud800\u0000"]
+    assert services._printable(dirty) == [
+        {"operator_ref": "A\ufffdB", "problems": [{"pointer": "/x\ufffd"}]},
+        "\ud800\ufffd",  # a lone surrogate, which orjson refuses, is walked too
+    ]
