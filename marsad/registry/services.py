@@ -679,6 +679,7 @@ def _write(
             model,
             CHILD_COLUMNS[name],
             [row for state in touched for row in _children(state.project.pk, state.record, catalogue, name)],
+            packed=True,
         )
     for version, pk in zip(versions, rows.ids_reserve(ProjectVersion, len(versions)), strict=True):
         version.pk = pk

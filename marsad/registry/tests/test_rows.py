@@ -112,10 +112,12 @@ def test_values_of_the_right_type_pass_and_others_are_prepared():
 
 @pytest.mark.dbsensitive
 @pytest.mark.django_db
-def test_rows_are_stored_exactly_as_the_orm_stores_them():
-    """The same values written by ``insert_rows`` and by ``bulk_create``: the same stored values, compared
-    as the database gives them (SQLite's quote() shows the storage class: 1000 and 1000.0 differ)."""
-    from marsad.registry.models import Project, ProjectVersion
+@pytest.mark.parametrize("packed", [False, True], ids=["bound", "packed"])
+def test_rows_are_stored_exactly_as_the_orm_stores_them(packed):
+    """The same values written by ``insert_rows`` (bound one by one, or packed in one JSON text on
+    SQLite) and by ``bulk_create``: the same stored values, compared as the database gives them
+    (SQLite's quote() shows the storage class: 1000 and 1000.0 differ, 1 and '1' too)."""
+    from marsad.registry.models import Project, ProjectCommune, ProjectVersion
     from marsad.registry.services import records_apply
 
     from .records import ADMIN_SCOPE, TODAY, record
@@ -135,14 +137,32 @@ def test_rows_are_stored_exactly_as_the_orm_stores_them():
         ("MEN_TRT", Decimal("7"), Decimal("123456789.123")),
     ]
     dates = [("SIGN_CONV", date(2024, 2, 29), None, date(1999, 12, 31))]
+    site = ProjectCommune.objects.filter(project_id=by_rows)
+    territory, path = site.values_list("territory_id", "path").get()
     ProjectOutput.objects.filter(project_id__in=[by_rows, by_orm]).delete()
     Milestone.objects.filter(project_id__in=[by_rows, by_orm]).delete()
+    ProjectCommune.objects.filter(project_id__in=[by_rows, by_orm]).delete()
     with transaction.atomic():
         rows.insert_rows(
-            ProjectOutput, ("project", "indicator", "target", "achieved"), [(by_rows, *v) for v in values]
+            ProjectOutput,
+            ("project", "indicator", "target", "achieved"),
+            [(by_rows, *v) for v in values],
+            packed=packed,
         )
         rows.insert_rows(
-            Milestone, ("project", "type", "planned", "forecast", "actual"), [(by_rows, *d) for d in dates]
+            Milestone,
+            ("project", "type", "planned", "forecast", "actual"),
+            [(by_rows, *d) for d in dates],
+            packed=packed,
+        )
+        rows.insert_rows(
+            ProjectCommune,
+            ("project", "territory", "is_primary", "share", "path"),
+            [(by_rows, territory, True, Decimal("60.00"), path)],
+            packed=packed,
+        )
+        ProjectCommune.objects.create(
+            project_id=by_orm, territory_id=territory, is_primary=True, share=Decimal("60.00"), path=path
         )
         ProjectOutput.objects.bulk_create(
             ProjectOutput(project_id=by_orm, indicator_id=i, target=t, achieved=a) for i, t, a in values
@@ -164,6 +184,8 @@ def test_rows_are_stored_exactly_as_the_orm_stores_them():
                 ("target", "achieved", "registry_projectoutput", "indicator_code"),
                 ("planned", "actual", "registry_milestone", "type_code"),
                 ("budget", "warning_codes", "registry_project", "id"),
+                ("is_primary", "share", "registry_projectcommune", "territory_id"),
+                ("path", "territory_id", "registry_projectcommune", "territory_id"),
             )
             stored[key] = []
             for first, second, table, order in queries:
