@@ -35,7 +35,10 @@ def schedule(versions: Sequence) -> None:
     frozen = tuple(versions)
 
     def run() -> None:
-        for hook in tuple(_hooks):
-            hook(frozen)
+        # One transaction for what the hooks write (tasks enqueued in the database): on SQLite each
+        # would otherwise wait its turn for the write lock, behind any other submission's batch.
+        with transaction.atomic():
+            for hook in tuple(_hooks):
+                hook(frozen)
 
     transaction.on_commit(run)

@@ -561,6 +561,35 @@ def test_hooks_receive_the_new_versions_after_commit(django_capture_on_commit_ca
     assert seen == [[("DOE-PU-001", 1), ("B", 1)]]
 
 
+def test_what_the_hooks_write_is_written_together_or_not_at_all(django_capture_on_commit_callbacks):
+    # One transaction for all the hooks: on SQLite they then wait once for the write lock.
+    from django.db import connection
+
+    def enqueue(versions):
+        AuditEvent.objects.create(
+            occurred_at=versions[0].received_at, actor_kind="system", actor_label="hook", action="hook.test",
+            object_type="registry.project", object_id=versions[0].project.public_id,
+        )  # fmt: skip
+        assert connection.in_atomic_block
+
+    def broken(versions):
+        raise RuntimeError("queue unavailable")
+
+    hooks.register_after_commit(enqueue)
+    hooks.register_after_commit(broken)
+    try:
+        with (
+            pytest.raises(RuntimeError, match="queue unavailable"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            apply([record()])
+    finally:
+        hooks.unregister_after_commit(enqueue)
+        hooks.unregister_after_commit(broken)
+    assert Project.objects.count() == 1  # the batch itself was committed before its hooks ran
+    assert not AuditEvent.objects.filter(action="hook.test").exists()
+
+
 def test_publication_is_audited_and_needs_permission(admin_user):
     apply([record()])
     project = Project.objects.get()
