@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from django.db import router, transaction
-from django.db.models import F, Model, Q
+from django.db.models import F, Model, Q, signals
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 
 from marsad.accounts.scoping import Scope, principal_scope
@@ -121,9 +124,13 @@ _CROCKFORD = str.maketrans("ILOU", "XYZW")
 
 
 @functools.cache
-def _positional(model: type[Model]) -> tuple[dict[str, int], tuple[Any, ...], tuple[tuple[int, Any], ...]]:
-    """A model's column positions by name, their constant defaults and the columns whose default is
-    made afresh for each instance (a callable such as ``list``)."""
+def _positional(
+    model: type[Model],
+) -> tuple[dict[str, int], tuple[Any, ...], tuple[tuple[int, Any], ...], bool]:
+    """A model's column positions by name, their constant defaults, the columns whose default is made
+    afresh for each instance (a callable such as ``list``), and whether an instance's values can be
+    set directly: every column read and written by Django's plain deferred attributes, and no
+    receiver of the model's init signals."""
     columns = model._meta.concrete_fields
     fresh = tuple(
         (position, column)
@@ -135,20 +142,34 @@ def _positional(model: type[Model]) -> tuple[dict[str, int], tuple[Any, ...], tu
         None if position in fresh_positions else column.get_default()
         for position, column in enumerate(columns)
     )
-    return {column.attname: position for position, column in enumerate(columns)}, constants, fresh
+
+    def attribute(name: str) -> Any:
+        return next((kind.__dict__[name] for kind in model.__mro__ if name in kind.__dict__), None)
+
+    plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
+    direct = not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)) and all(
+        type(attribute(column.attname)) in plain for column in columns
+    )
+    return {column.attname: position for position, column in enumerate(columns)}, constants, fresh, direct
 
 
 def _instance(model: type[Model], **values: Any) -> Model:
     """A new instance of ``model`` with ``values`` (by column name) and every other column at its
-    default: the same instance as ``model(**values)``, built through the ORM's positional path
-    (1,000 projects of a batch, each with some forty columns, took a tenth of the batch)."""
-    positions, constants, fresh = _positional(model)
+    default: the same instance as ``model(**values)``. Its values are set directly where the model
+    allows it (``_positional``), else through the ORM's positional path (1,000 projects of a batch,
+    each with some forty columns: 20 ms through ``Model.__init__``, 9 ms directly)."""
+    positions, constants, fresh, direct = _positional(model)
     row = list(constants)
     for position, column in fresh:
         row[position] = column.get_default()
     for name, value in values.items():
         row[positions[name]] = value
-    return model(*row)
+    if not direct:
+        return model(*row)
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    instance.__dict__.update(zip(positions, row, strict=True))
+    return instance
 
 
 @dataclass

@@ -147,6 +147,31 @@ def test_new_project_has_the_model_defaults():
     assert (project.withdrawal_reason, project.warning_codes, project.version) == ("", [], 1)
 
 
+@pytest.mark.parametrize("model", [Project, ProjectVersion])
+def test_a_new_instance_is_what_the_orm_builds(model, monkeypatch):
+    # Set directly (no receiver of the init signals, plain column attributes), or through
+    # Model.__init__ where a receiver listens: the same values and state as model(**values) either way.
+    from django.db.models import signals
+
+    from marsad.registry.services import _instance, _positional
+
+    if model is Project:
+        values = {"public_id": "MRS-0000000000", "operator_id": 4, "operator_ref": "R", "version": 0}
+    else:
+        values = {"number": 1, "canonical": "{}", "sha256": "0" * 64, "warnings": ["w"], "source_id": "S"}
+    for direct in (True, False):
+        _positional.cache_clear()
+        if not direct:
+            monkeypatch.setattr(signals.post_init, "has_listeners", lambda sender=None: True)
+        assert _positional(model)[3] is direct
+        built, expected = _instance(model, **values), model(**values)
+        state = vars(built).pop("_state"), vars(expected).pop("_state")
+        assert vars(built) == vars(expected)
+        assert [(s.adding, s.db) for s in state] == [(True, None), (True, None)]
+        assert _instance(model).__dict__.keys() == model().__dict__.keys()
+    _positional.cache_clear()
+
+
 def test_search_text_is_kept_with_the_same_titles_and_rebuilt_on_rename():
     apply([record()])
     key = "mrs 4yeanhzxf6 doe pu 001 قطب حضري داخله pole urbain de dakhla"
