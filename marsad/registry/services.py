@@ -298,7 +298,13 @@ class _State:
         into it next sets every other compiled column."""
         if self.project is None:
             alias = router.db_for_write(Project)
-            self.project = Project.from_db(alias, STATE_COLUMNS, tuple(self.loaded.values()))
+            if _positional(Project)[3]:  # as ``from_db`` would build it, the other columns deferred
+                project = self.project = Project.__new__(Project)
+                project._state = ModelState()
+                project._state.adding, project._state.db = False, alias
+                project.__dict__.update(self.loaded)
+            else:
+                self.project = Project.from_db(alias, STATE_COLUMNS, tuple(self.loaded.values()))
         return self.project
 
 

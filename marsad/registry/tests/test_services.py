@@ -334,6 +334,7 @@ def test_the_hooks_get_each_project_as_saved(django_capture_on_commit_callbacks)
                     version.project.operator_ref,
                     version.number,
                     handed == {n: getattr(saved, n) for n in names},
+                    (version.project._state.adding, version.project._state.db),
                 )
             )
 
@@ -355,7 +356,11 @@ def test_the_hooks_get_each_project_as_saved(django_capture_on_commit_callbacks)
             )
     finally:
         hooks.unregister_after_commit(hook)
-    assert seen == [("a", 1, True), ("b", 1, True), ("a", 2, True), ("b", 2, True), ("b", 3, True)]
+    saved = (False, "default")
+    assert seen == [
+        ("a", 1, True, saved), ("b", 1, True, saved), ("a", 2, True, saved), ("b", 2, True, saved),
+        ("b", 3, True, saved),
+    ]  # fmt: skip
     assert Project.objects.get(operator_ref="a").published is True
 
 
