@@ -427,6 +427,7 @@ STEPS = [
     ("envelope: json.loads", "marsad/exchange/api.py", "_envelope"),
     ("signature check (Ed25519 over the body)", "marsad/exchange/api.py", "_verify_signature"),
     ("idempotency reservation", "marsad/exchange/services.py", "_reserve"),
+    ("records prepared before the transaction", "marsad/registry/services.py", "records_prepare"),
     ("records_apply, whole", "marsad/registry/services.py", "records_apply"),
     ("catalogue load", "marsad/registry/rules.py", "load"),
     ("rules: parse", "marsad/registry/rules.py", "parse"),
@@ -583,6 +584,7 @@ def child(kind: str, url: str, directory: Path, args) -> None:
 
     bodies_new, bodies_update = rounds("BENCH", batches)
     streams = [rounds(f"STREAM{number}", max(1, batches // 2)) for number in (1, 2)]
+    warming = [rounds(f"WARM{number}", 1) for number in range(args.workers)]
     from django.db import connection
 
     connection.close()
@@ -592,9 +594,11 @@ def child(kind: str, url: str, directory: Path, args) -> None:
         import httpx
 
         httpx.get(f"{base}/api/v1/exchange/keys", timeout=30).raise_for_status()  # the platform's first key
-        warm = body_of([generator.new(f"WARM-{n}") for n in range(10)])
-        for _ in range(2 * args.workers):  # every worker loads the application and its catalogue
-            httpx.post(f"{base}{PATH}?dry_run=true", content=warm, headers=signer.headers(warm), timeout=60)
+        # Each worker's first batches run cold (imports, statement plans, the catalogue, SQLite's page
+        # cache): one batch of new records and one of updates per worker at once, not timed.
+        warmers = [signers[number % 2] for number in range(args.workers)]
+        send_streams(base, warmers, [new for new, _ in warming], "created", server.pid)
+        send_streams(base, warmers, [update for _, update in warming], "updated", server.pid)
         created = send_rounds(base, signer, bodies_new, "created", server.pid)
         updated = send_rounds(base, signer, bodies_update, "updated", server.pid)
         two_streams = {
