@@ -166,9 +166,18 @@ def _instance(model: type[Model], **values: Any) -> Model:
         row[positions[name]] = value
     if not direct:
         return model(*row)
+    return _built(model, zip(positions, row, strict=True))
+
+
+def _built(model: type[Model], values: Iterable[tuple[str, Any]], *, saved_in: str | None = None) -> Model:
+    """An instance with ``values`` (by column name) set directly, as ``Model.__init__`` would leave a
+    new one, or ``from_db`` one read from the database ``saved_in`` (the columns not given deferred).
+    For models whose instances ``_positional`` says can be built so."""
     instance = model.__new__(model)
     instance._state = ModelState()
-    instance.__dict__.update(zip(positions, row, strict=True))
+    if saved_in is not None:
+        instance._state.adding, instance._state.db = False, saved_in
+    instance.__dict__.update(values)
     return instance
 
 
@@ -298,11 +307,9 @@ class _State:
         into it next sets every other compiled column."""
         if self.project is None:
             alias = router.db_for_write(Project)
-            if _positional(Project)[3]:  # as ``from_db`` would build it, the other columns deferred
-                project = self.project = Project.__new__(Project)
-                project._state = ModelState()
-                project._state.adding, project._state.db = False, alias
-                project.__dict__.update(self.loaded)
+            _, _, _, direct = _positional(Project)
+            if direct:
+                self.project = _built(Project, self.loaded.items(), saved_in=alias)
             else:
                 self.project = Project.from_db(alias, STATE_COLUMNS, tuple(self.loaded.values()))
         return self.project
